@@ -65,6 +65,7 @@ class Operation:
     key_scopes: tuple[str, ...] | None
     accepts_session: bool
     rate_limits: tuple[RateLimit, ...]
+    unauthenticated_status: int = 401
     fidelity: tuple[Mapping[str, Any], ...] = field(default=())
 
     @property
@@ -149,6 +150,7 @@ class Spec:
 
     def _read_operations(self) -> Iterator[Operation]:
         default_security = self.document.get("security", [])
+        unauthenticated = {t["name"]: t.get("x-unauthenticated-status", 401) for t in self.document.get("tags", [])}
         for path, item in self.document.get("paths", {}).items():
             shared_params = [self.resolve(p) for p in item.get("parameters", [])]
             for method in HTTP_METHODS:
@@ -169,6 +171,7 @@ class Spec:
                     key_scopes=_key_scopes(raw.get("security", default_security)),
                     accepts_session=any("SessionAuth" in req for req in raw.get("security", default_security)),
                     rate_limits=tuple(RateLimit(**limit) for limit in raw.get("x-rate-limits", [])),
+                    unauthenticated_status=unauthenticated.get((raw.get("tags") or [""])[0], 401),
                     fidelity=tuple(raw.get("x-fidelity", [])),
                 )
 

@@ -63,3 +63,22 @@ def test_example_keyword_never_holds_a_reference():
     """`example: {$ref: ...}` is a literal, not a reference; examples by reference use `examples`."""
     for where, media in MEDIA_TYPES:
         assert "$ref" not in str(media.get("example", "")), where
+
+
+CSV_EXAMPLES = {
+    "InsightCsv": "Insight",
+    "InsightBasicCsv": "InsightBasicList",
+    "InsightPageCsv": "InsightPage",
+    "TrendingPageCsv": "TrendingPage",
+    "ActivityPageCsv": "ActivityPage",
+}
+
+
+@pytest.mark.parametrize("csv_name,json_name", CSV_EXAMPLES.items())
+def test_csv_examples_are_the_csv_rendering_of_their_json_examples(csv_name, json_name):
+    """rest_framework_csv's rendering, as the mock produces it: checked, not hand-approximated."""
+    from mockserver.rendering import csv_text
+
+    examples = SPEC.components["examples"]
+    rendered = csv_text(examples[json_name]["value"]).replace("\r\n", "\n")
+    assert examples[csv_name]["value"] == rendered

@@ -1,0 +1,215 @@
+"""The mock server: a Starlette application serving the spec with real state.
+
+A request flows one way, each step a call into its own module:
+
+    route -> authenticate -> authorize -> validate -> handle -> render -> (strict) check
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import request_response
+
+from mockserver import admin, errors, permissions, rendering, seed
+from mockserver.auth import Authenticator
+from mockserver.clock import Clock, iso
+from mockserver.handlers import Call, load_handlers
+from mockserver.journal import Entry, Journal
+from mockserver.ratelimit import Throttle
+from mockserver.routing import Router
+from mockserver.settings import LOCAL_ORIGINS, Settings
+from mockserver.spec import Spec, default_spec
+from mockserver.store import Store
+from mockserver.strict import ResponseChecker, StrictModeViolation
+from mockserver.validation import compile_validators
+
+JSON_MEDIA_TYPES = ("application/json",)
+
+
+class MockServer:
+    """The pipeline and everything it needs, built once at start-up."""
+
+    def __init__(self, settings: Settings, spec: Spec, store: Store, clock: Clock):
+        self.settings = settings
+        self.spec = spec
+        self.store = store
+        self.clock = clock
+        self.router = Router(spec.operations)
+        self.validators = compile_validators(spec, spec.operations)
+        self.handlers = load_handlers()
+        missing = {op.base_id for op in spec.operations} - self.handlers.keys()
+        if missing:
+            raise RuntimeError(f"operations in the spec without a handler: {sorted(missing)}")
+        self.authenticator = Authenticator(store, clock, open_mode=settings.auth == "open", site_url=settings.site_url)
+        self.legacy_writes = permissions.LegacyWrites(spec)
+        self.checker = ResponseChecker(spec) if settings.strict else None
+        self.throttle = Throttle(clock) if settings.rate_limit == "posthog" else None
+        self.journal = Journal()
+
+    async def api(self, request: Request) -> Response:
+        operation, principal, problems = None, None, []
+        head = request.method == "HEAD"
+        try:
+            match = self.router.match(request.method, request.url.path)
+            if match is None:
+                raise errors.endpoint_not_found()
+            if request.method == "OPTIONS":
+                return Response(status_code=200, headers={"Allow": ", ".join(match.route.allowed)})
+            operation = match.operation
+            if operation is None:
+                raise errors.method_not_allowed(request.method, match.route.allowed)
+            body = await RequestBody.read(request, self.settings.max_body_bytes)
+            query = dict(request.query_params)
+            principal = self.authenticator.authenticate(operation, request.headers, query, request.cookies, body.json)
+            permissions.authorize_operation(operation, principal, self.settings.site_url)
+            team = None
+            if operation.project_param:
+                team = permissions.resolve_team(self.store, principal, match.path_params[operation.project_param])
+                permissions.authorize_project(principal, team, self.store)
+            if self.throttle:
+                self.throttle.check(operation, principal)
+            validator = self.validators[operation.operation_id]
+            path_values = validator.path(match.path_params)
+            query_values = validator.query(query)
+            self.legacy_writes.refuse(operation, body.json())
+            call = Call(
+                operation=operation, principal=principal, team=team, path=path_values, query=query_values,
+                body=validator.body(body.json()), url=str(request.url), headers=request.headers,
+                store=self.store, clock=self.clock,
+            )
+            with self.store.transaction(write=operation.is_write):
+                reply = self.handlers[operation.base_id](call)
+            as_csv = query_values.get("format") == "csv"
+            result = rendering.response(reply.status, reply.body, as_csv=as_csv, empty=reply.empty, headers=reply.headers, head=head)
+        except errors.APIError as error:
+            problems.append(error.detail)
+            result = rendering.error_response(error, head=head)
+        if self.checker and operation is not None and not head:
+            violations = self.checker.problems(operation, result.status_code, result.media_type or "", result.body, result.headers)
+            if violations:
+                self._note(request, operation, principal, result.status_code, problems + violations)
+                raise StrictModeViolation("; ".join(violations))
+        self._note(request, operation, principal, result.status_code, problems)
+        return result
+
+    def _note(self, request: Request, operation: Any, principal: Any, status: int, problems: list[str]) -> None:
+        self.journal.add(Entry(
+            at=iso(self.clock.now()),
+            method=request.method,
+            path=request.url.path,
+            operation_id=operation.operation_id if operation else None,
+            status=status,
+            problems=problems,
+            key_id=principal.key.id if principal is not None and principal.key is not None else None,
+        ))
+
+    def reset(self) -> None:
+        """Back to the seed: every row replaced, the journal and rate limits emptied."""
+        self.store.db.clear()
+        seed.load(self.store, self.settings, self.clock)
+        self.journal.clear()
+        if self.throttle:
+            self.throttle.clear()
+
+
+class RequestBody:
+    """The request's body, read once (up to the size limit) and parsed as JSON on first use."""
+
+    def __init__(self, raw: bytes, content_type: str):
+        self.raw = raw
+        self.content_type = content_type
+        self._parsed: Any = None
+        self._done = False
+
+    @classmethod
+    async def read(cls, request: Request, limit: int) -> "RequestBody":
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise errors.payload_too_large(limit)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise errors.payload_too_large(limit)
+            chunks.append(chunk)
+        return cls(b"".join(chunks), request.headers.get("content-type", ""))
+
+    def json(self) -> Any:
+        """None for an empty body; 415 for a non-JSON media type, 400 for JSON that does not parse."""
+        if not self._done:
+            self._parsed = self._parse()
+            self._done = True
+        return self._parsed
+
+    def _parse(self) -> Any:
+        if not self.raw.strip():
+            return None
+        media_type = self.content_type.split(";")[0].strip().lower()
+        if media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
+            raise errors.unsupported_media_type(media_type or "none")
+        try:
+            return _integral_floats_as_ints(json.loads(self.raw, parse_constant=_refuse_constant))
+        except (ValueError, RecursionError) as error:
+            raise errors.parse_error(f"JSON parse error - {error}")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"Out of range float values are not JSON compliant: {name}")
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    """`1.0` is the integer 1 to JSON Schema; keep it an int so it is stored and sent back as one."""
+    if isinstance(value, float) and value.is_integer() and math.fabs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    return value
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    spec: Spec | None = None,
+    store: Store | None = None,
+    clock: Clock | None = None,
+) -> Starlette:
+    """The ASGI app. With no store given, one is opened from `settings.db` and seeded if new."""
+    settings = settings or Settings()
+    spec = spec or default_spec()
+    clock = clock or Clock()
+    if store is None:
+        store = Store.open(settings.db, reset=settings.reset)
+        if store.db.is_empty():
+            seed.load(store, settings, clock)
+    server = MockServer(settings, spec, store, clock)
+
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+    middleware = [Middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_origin_regex=None if settings.cors_origins else LOCAL_ORIGINS,
+        allow_methods=methods,
+        allow_headers=["*"],
+        allow_credentials=True,
+        expose_headers=["Retry-After"],
+    )]
+    app = Starlette(routes=admin.routes(server), middleware=middleware)
+    # Every other path goes to the API pipeline, whatever characters it holds.
+    app.router.default = request_response(server.api)
+    app.state.server = server
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """For uvicorn workers: the settings come from POSTHOG_MOCK_* variables (see settings.py)."""
+    return create_app(Settings.from_env())

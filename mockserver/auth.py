@@ -1,0 +1,92 @@
+"""Authenticate: who is calling, with a personal API key or a session (fact sheet §5.1).
+
+A key is taken from `Authorization: Bearer`, else a `personal_api_key` body field, else a
+`personal_api_key` query parameter; only the first one found is tried, and an unknown one is
+refused with a text naming where it was found. Without a key, a `sessionid` cookie; in
+`--auth open` mode a request without credentials is the demo user's session (for browsers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable, Mapping
+
+from mockserver import errors
+from mockserver.clock import Clock, iso
+from mockserver.spec import Operation
+from mockserver.store import Store
+from mockserver.store.accounts import PersonalAPIKey, User
+
+SESSION_COOKIE = "sessionid"
+DEMO_USER_ID = 1
+KEY_USE_RESOLUTION = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    key: PersonalAPIKey | None = None
+
+    @property
+    def via_key(self) -> bool:
+        return self.key is not None
+
+
+class Authenticator:
+    def __init__(self, store: Store, clock: Clock, *, open_mode: bool, site_url: str):
+        self.store = store
+        self.clock = clock
+        self.open_mode = open_mode
+        self.site_url = site_url
+
+    def authenticate(
+        self,
+        operation: Operation,
+        headers: Mapping[str, str],
+        query: Mapping[str, str],
+        cookies: Mapping[str, str],
+        read_body: Callable[[], Any],
+    ) -> Principal:
+        status = operation.unauthenticated_status
+        found = self._key_candidate(headers, query, read_body)
+        if found is not None:
+            source, secret = found
+            key = self.store.accounts.key_by_value(secret)
+            user = self.store.accounts.user(key.user_id) if key else None
+            if key is None or user is None or not user.is_active:
+                raise errors.authentication_failed(
+                    status, self.site_url, f"Personal API key found in request {source} is invalid."
+                )
+            self._note_use(key)
+            return Principal(user, key)
+        if SESSION_COOKIE in cookies:
+            user = self.store.accounts.user_by_session(cookies[SESSION_COOKIE])
+            if user is not None and user.is_active:
+                return Principal(user)
+        if self.open_mode:
+            return Principal(self.store.accounts.user(DEMO_USER_ID))
+        raise errors.not_authenticated(status, self.site_url)
+
+    @staticmethod
+    def _key_candidate(
+        headers: Mapping[str, str], query: Mapping[str, str], read_body: Callable[[], Any]
+    ) -> tuple[str, str] | None:
+        authorization = headers.get("authorization", "")
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() == "bearer" and token and not token.startswith("pha_"):  # pha_: OAuth tokens
+            return "Authorization header", token
+        body = read_body()
+        if isinstance(body, dict) and isinstance(body.get("personal_api_key"), str):
+            return "body", body["personal_api_key"]
+        if query.get("personal_api_key"):
+            return "query string", query["personal_api_key"]
+        return None
+
+    def _note_use(self, key: PersonalAPIKey) -> None:
+        """PostHog refreshes last_used_at at most hourly; so does the mock (one small write)."""
+        now = self.clock.now()
+        if key.last_used_at is None or key.last_used_at < iso(now - KEY_USE_RESOLUTION):
+            with self.store.transaction(write=True):
+                self.store.accounts.mark_key_used(key, iso(now))

@@ -1,0 +1,94 @@
+"""`posthog-mock`: serve the mock, or print the spec's fidelity notes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from mockserver.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="posthog-mock", description="A stateful mock of PostHog's insights and elements API.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the mock with demo data (flags also read POSTHOG_MOCK_<FLAG>)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8010)")
+    serve.add_argument("--db", help="SQLite file, or :memory: (default posthog-mock.sqlite3)")
+    serve.add_argument("--seed", choices=["demo", "empty"], help="data for a new database (default demo)")
+    serve.add_argument("--scale", type=int, help="pad the first project to this many insights")
+    serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
+    serve.add_argument("--auth", choices=["keys", "open"], help="open: a request without credentials is the demo user's session")
+    serve.add_argument("--reset", action="store_const", const=True, help="delete the database and start from the seed")
+    serve.add_argument("--strict", action="store_const", const=True, help="check every answer against the spec")
+    serve.add_argument("--rate-limit", choices=["off", "posthog"], help="throttle personal API keys like PostHog")
+    serve.add_argument("--cors-origin", action="append", dest="cors_origins", help="allowed browser origin (repeatable; default: localhost)")
+    serve.add_argument("--admin", choices=["loopback", "any"], help="who may call /_mock/ (default loopback)")
+    fidelity = commands.add_parser("fidelity", help="print the spec's fidelity notes as Markdown")
+    fidelity.add_argument("--write", metavar="README", help="update the fidelity section of this README instead")
+    args = parser.parse_args(argv)
+    if args.command == "fidelity":
+        return _fidelity(args.write)
+    overrides = {k: v for k, v in vars(args).items() if k != "command"}
+    if overrides.get("cors_origins"):
+        overrides["cors_origins"] = tuple(overrides["cors_origins"])
+    try:
+        settings = Settings.from_env(**overrides)
+    except ValueError as problem:
+        parser.error(str(problem))
+    return _serve(settings)
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from mockserver import seed
+    from mockserver.clock import Clock
+    from mockserver.store import Store
+
+    if not settings.in_memory:
+        # Seed once here, so workers started below find the data and never race to write it.
+        store = Store.open(settings.db, reset=settings.reset)
+        if store.db.is_empty():
+            seed.load(store, settings, Clock())
+        store.db.close()
+        settings = settings.with_changes(reset=False)
+    os.environ.update(settings.to_env())
+    _print_banner(settings, seed.demo_keys_summary())
+    uvicorn.run(
+        "mockserver.app:create_app_from_env", factory=True, host=settings.host, port=settings.port,
+        workers=settings.workers, log_level="warning", access_log=False,
+    )
+    return 0
+
+
+def _print_banner(settings: Settings, keys: list[dict]) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [
+        f"PostHog mock serving {base}  (database: {settings.db}, auth: {settings.auth}, workers: {settings.workers})",
+        f"  try: curl -H 'Authorization: Bearer {keys[0]['value']}' {base}/api/projects/1/insights/",
+        "  personal API keys:",
+    ]
+    for key in keys:
+        scope = ", ".join(key["scopes"]) + (f"; projects {key['scoped_teams']}" if key["scoped_teams"] else "")
+        lines.append(f"    {key['value']}  {key['name']:<15} ({scope})")
+    lines.append(f"  admin: {base}/_mock/  (reset, keys, session, requests)")
+    print("\n".join(lines), flush=True)
+
+
+def _fidelity(readme: str | None) -> int:
+    from mockserver import fidelity
+    from mockserver.spec import default_spec
+
+    if readme:
+        changed = fidelity.write_into(Path(readme), default_spec())
+        print(f"{readme}: {'updated' if changed else 'already up to date'}")
+    else:
+        print(fidelity.render(default_spec()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

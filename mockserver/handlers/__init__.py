@@ -1,0 +1,70 @@
+"""Handle: one function per operation, over the store. PostHog's rules live here and only here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from mockserver.auth import Principal
+from mockserver.clock import Clock, iso
+from mockserver.spec import Operation
+from mockserver.store import Store
+from mockserver.store.accounts import Team
+
+
+@dataclass
+class Call:
+    """A validated request, as a handler sees it."""
+
+    operation: Operation
+    principal: Principal
+    team: Team | None
+    path: dict[str, Any]
+    query: dict[str, Any]
+    body: Any
+    url: str
+    headers: Mapping[str, str]
+    store: Store
+    clock: Clock
+    moment: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.moment = self.clock.now()  # one "now" per request
+
+    @property
+    def now(self) -> str:
+        return iso(self.moment)
+
+    @property
+    def user_id(self) -> int:
+        return self.principal.user.id
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    empty: bool = False
+
+
+Handler = Callable[[Call], Reply]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
+    """Register a handler for canonical operation ids (the environments copies share it)."""
+
+    def register(handler: Handler) -> Handler:
+        for operation_id in operation_ids:
+            HANDLERS[operation_id] = handler
+        return handler
+
+    return register
+
+
+def load_handlers() -> dict[str, Handler]:
+    from mockserver.handlers import account, elements, insight_actions, insights  # noqa: F401  (registers)
+
+    return HANDLERS

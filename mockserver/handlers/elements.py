@@ -1,0 +1,140 @@
+"""Elements: CRUD on the elements kept in an environment, and click statistics from its events."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from collections import Counter
+from typing import Any
+
+from mockserver import errors, property_filters
+from mockserver.clock import iso
+from mockserver.dates import parse
+from mockserver.handlers import Call, Reply, handles
+from mockserver.pagination import limit_offset_links, with_params
+from mockserver.store.elements import representation
+from mockserver.store.insights import MAX_SQLITE_INT
+
+CLICK_EVENTS = ("$autocapture", "$rageclick", "$dead_click")
+VALUE_KEYS = ("tag_name", "text", "href", "attr_id")
+MAX_VALUES = 100
+
+
+def _element(call: Call):
+    element_id = call.path["id"]
+    row = call.store.elements.get(call.team.id, element_id) if element_id <= MAX_SQLITE_INT else None
+    if row is None:
+        raise errors.not_found()
+    return row
+
+
+@handles("elements_list")
+def elements_list(call: Call) -> Reply:
+    limit, offset = min(call.query.get("limit", 100), 2**31), min(call.query.get("offset", 0), 2**62)
+    count, rows = call.store.elements.page(call.team.id, limit, offset)
+    following, previous = limit_offset_links(call.url, limit=limit, offset=offset, count=count)
+    return Reply(200, {"count": count, "next": following, "previous": previous, "results": [representation(r) for r in rows]})
+
+
+@handles("elements_create")
+def elements_create(call: Call) -> Reply:
+    element_id = call.store.elements.insert(call.team.id, call.body)
+    return Reply(201, representation(call.store.elements.get(call.team.id, element_id)))
+
+
+@handles("elements_retrieve")
+def elements_retrieve(call: Call) -> Reply:
+    return Reply(200, representation(_element(call)))
+
+
+@handles("elements_update", "elements_partial_update")
+def elements_update(call: Call) -> Reply:
+    row = _element(call)
+    call.store.elements.update(row["id"], call.body)
+    return Reply(200, representation(call.store.elements.get(call.team.id, row["id"])))
+
+
+@handles("elements_destroy")
+def elements_destroy(call: Call) -> Reply:
+    call.store.elements.delete(_element(call)["id"])
+    return Reply(204, empty=True)
+
+
+@handles("elements_stats_retrieve")
+def elements_stats(call: Call) -> Reply:
+    """Click counts per (element chain, event), most first; the window defaults to the last 7 days."""
+    q = call.query
+    events = _included_events(q.get("include"))
+    since = parse(q.get("date_from", "-7d"), call.moment)
+    if since is not None and "date_from" in q and not q["date_from"].startswith("-"):
+        since = since.replace(hour=0, minute=0, second=0, microsecond=0)  # absolute dates start the day
+    until = parse(q["date_to"], call.moment) if "date_to" in q else call.moment
+    rows = call.store.elements.click_events(
+        call.team.id, events, iso(since) if since else "", iso(until) if until else "9999"
+    )
+    filters = list(q.get("properties") or [])
+    if q.get("filter_test_accounts"):
+        project = call.store.accounts.project(call.team.project_id)
+        filters += json.loads(project["test_account_filters"])
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        if property_filters.matches(filters, json.loads(row["properties"]), {"email": row["person_email"]}):
+            counts[(row["elements_chain"], row["event"])] += 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], _chain_hash(item[0][0]), item[0][1]))
+    limit, offset = q["limit"], min(q["offset"], len(ranked))
+    depth, attributes = q.get("max_element_chain_depth"), q.get("data_attributes")
+    results = [
+        {"count": count, "hash": _chain_hash(chain), "type": event, "elements": _chain(chain, depth, attributes)}
+        for (chain, event), count in ranked[offset:offset + limit]
+    ]
+    following = with_params(call.url, offset=offset + limit) if offset + limit < len(ranked) else None
+    previous = with_params(call.url, offset=offset - limit) if offset - limit >= 0 else None
+    return Reply(200, {"results": results, "next": following, "previous": previous},
+                 headers={"Cache-Control": "public, max-age=30", "Vary": "Accept, Accept-Encoding, Query-String"})
+
+
+@handles("elements_values_list")
+def elements_values(call: Call) -> Reply:
+    """Distinct values of one element property among autocapture clicks, most frequent first."""
+    key, needle = call.query["key"], call.query.get("value")
+    if key == "selector":
+        return Reply(200, [])
+    counts: Counter[str] = Counter()
+    for row in call.store.elements.click_events(call.team.id, ["$autocapture"], "", "9999"):
+        for element in json.loads(row["elements_chain"]):
+            value = element.get(key)
+            if value is not None and (needle is None or needle in str(value)):
+                counts[str(value)] += 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:MAX_VALUES]
+    return Reply(200, [{"name": value} for value, _ in ranked])
+
+
+def _included_events(raw: str | None) -> list[str]:
+    """Comma-separated or a JSON array (the spec's pattern already allows only click events)."""
+    if not raw:
+        return list(CLICK_EVENTS)
+    names = json.loads(raw) if raw.lstrip().startswith("[") else raw.split(",")
+    return list(dict.fromkeys(name.strip() for name in names))
+
+
+def _chain(raw: str, depth: int | None, data_attributes: str | None) -> list[dict[str, Any]]:
+    elements = json.loads(raw)[:depth] if depth else json.loads(raw)
+    if data_attributes:
+        patterns = [f"attr__{p.strip()}" for p in data_attributes.split(",") if p.strip()]
+        for element in elements:
+            element["attributes"] = {
+                k: v for k, v in element.get("attributes", {}).items() if any(fnmatch.fnmatch(k, p) for p in patterns)
+            }
+    return [
+        {
+            "text": e.get("text"), "tag_name": e.get("tag_name"), "attr_class": e.get("attr_class"),
+            "href": e.get("href"), "attr_id": e.get("attr_id"), "nth_child": e.get("nth_child"),
+            "nth_of_type": e.get("nth_of_type"), "attributes": e.get("attributes", {}), "order": position,
+        }
+        for position, e in enumerate(elements)
+    ]
+
+
+def _chain_hash(chain: str) -> str:
+    return hashlib.sha1(chain.encode()).hexdigest()[:16]

@@ -1,0 +1,237 @@
+"""Insights CRUD: list, create, retrieve, update, partial update, and the forbidden destroy."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from mockserver import errors, insight_queries, serializers
+from mockserver.dates import parse_iso
+from mockserver.handlers import Call, Reply, handles
+from mockserver.pagination import limit_offset_links
+from mockserver.store.insights import ListQuery
+
+# The two insights PostHog creates for every feature flag (hide_feature_flag_insights).
+FEATURE_FLAG_INSIGHT_NAMES = ["Feature Flag Called Total Volume", "Feature Flag calls made by unique users per variant"]
+# Changing these bumps last_modified_at (Insight.MATERIAL_INSIGHT_FIELDS).
+MATERIAL_FIELDS = {"name", "description", "filters"}
+# Fields whose changes the activity log records (bookkeeping fields are left out, as PostHog does).
+LOGGED_FIELDS = ("name", "derived_name", "description", "query", "filters", "deleted", "favorited", "tags")
+
+
+def serializer_context(call: Call, **extra: Any) -> serializers.Context:
+    """Personal API keys get the deprecated `dashboards` field by default; sessions must opt in."""
+    include_dashboards = call.principal.via_key or bool(call.query.get("include_dashboards"))
+    return serializers.Context(store=call.store, team=call.team, include_dashboards=include_dashboards, **extra)
+
+
+def live_insight(call: Call, *, include_deleted: bool = False) -> sqlite3.Row:
+    row = call.store.insights.by_id_or_short_id(call.team.project_id, call.path["id"], include_deleted=include_deleted)
+    if row is None:
+        raise errors.not_found()
+    return row
+
+
+@handles("insights_list")
+def insights_list(call: Call) -> Reply:
+    q = call.query
+    listing = ListQuery(
+        project_id=call.team.project_id,
+        short_id=q.get("short_id"),
+        saved=q.get("saved"),
+        created_by_ids=list(q.get("created_by") or []),
+        created_by_user_id=call.user_id if "user" in q else None,  # presence-based: ?user=false filters too
+        favorited_only="favorited" in q,  # presence-based: ?favorited=false filters too
+        kind=q.get("insight"),
+        modified_after=_date(call, "date_from"),
+        modified_before=_date(call, "date_to"),
+        created_after=_date(call, "created_date_from"),
+        created_before=_date(call, "created_date_to"),
+        viewed_after=_date(call, "last_viewed_date_from"),
+        viewed_before=_date(call, "last_viewed_date_to"),
+        on_every_dashboard=list(q.get("dashboards") or []),
+        with_any_tag=[t.strip().lower() for t in q.get("tags") or [] if t.strip()],
+        mentioning_flag=q.get("feature_flag") or None,
+        using_every_event=list(q.get("events") or []),
+        excluded_names=FEATURE_FLAG_INSIGHT_NAMES if q.get("hide_feature_flag_insights") else [],
+        search=(q.get("search") or "").strip() or None,
+        order=q.get("order"),
+        limit=min(q.get("limit", 100), 2**31),
+        offset=min(q.get("offset", 0), 2**62),
+    )
+    count, rows, search_types = call.store.insights.page(listing)
+    ctx = serializer_context(call, search_types=search_types)
+    results = serializers.basic(ctx, rows) if q.get("basic") else serializers.full(ctx, rows)
+    following, previous = limit_offset_links(call.url, limit=listing.limit, offset=listing.offset, count=count)
+    return Reply(200, {"count": count, "next": following, "previous": previous, "results": results})
+
+
+@handles("insights_create")
+def insights_create(call: Call) -> Reply:
+    body = call.body
+    team = call.team
+    query = insight_queries.wrap(body["query"])
+    dashboard_ids = _known_dashboards(call, body.get("dashboards"))
+    insight_id = call.store.insights.insert({
+        "team_id": team.id,
+        "project_id": team.project_id,
+        "short_id": call.store.insights.new_short_id(team.id),
+        "name": body.get("name"),
+        "derived_name": body.get("derived_name"),
+        "description": body.get("description"),
+        "query": query,
+        "filters": {},
+        "order": body.get("order"),
+        "deleted": body.get("deleted", False),
+        "saved": body.get("saved", True),
+        "favorited": body.get("favorited", False),
+        "created_at": call.now,
+        "created_by_id": call.user_id,
+        "updated_at": call.now,
+        "last_modified_at": call.now,
+        "last_modified_by_id": call.user_id,
+        "kind": insight_queries.kind_of(query, None),
+        "events": insight_queries.events_of(query),
+    })
+    call.store.insights.record_views(team.id, call.user_id, [insight_id], call.now)
+    if dashboard_ids:
+        call.store.insights.place_on_dashboards(insight_id, dashboard_ids)
+    call.store.insights.set_tags(insight_id, normalize_tags(body.get("tags") or []))
+    row = call.store.insights.by_id_or_short_id(team.project_id, str(insight_id), include_deleted=True)
+    log_activity(call, row, "created", changes=None)
+    return Reply(201, serializers.full(serializer_context(call), [row])[0])
+
+
+@handles("insights_retrieve")
+def insights_retrieve(call: Call) -> Reply:
+    row = live_insight(call)
+    ctx = serializer_context(call, filters_override=call.query.get("filters_override"))
+    item = serializers.basic(ctx, [row])[0] if call.query.get("basic") else serializers.full(ctx, [row])[0]
+    dashboard_id = call.query.get("from_dashboard")
+    tile = call.store.insights.tile(row["id"], dashboard_id) if dashboard_id else None
+    if tile is not None:
+        item["color"] = tile["color"]
+        item["layouts"] = json.loads(tile["layouts"])
+    return Reply(200, item)
+
+
+@handles("insights_update", "insights_partial_update")
+def insights_update(call: Call) -> Reply:
+    body = call.body
+    # Only PATCH {"deleted": false} (the JSON boolean) can reach a soft-deleted insight.
+    restoring = call.operation.method == "PATCH" and body.get("deleted") is False
+    before = live_insight(call, include_deleted=restoring)
+    before_tags = call.store.insights.tags_of([before["id"]])[before["id"]]
+    changes: dict[str, Any] = {}
+    for name in ("name", "derived_name", "description", "order", "deleted", "favorited"):
+        if name in body:
+            changes[name] = body[name]
+    if "query" in body:
+        query = insight_queries.wrap(body["query"])
+        changes.update(query=query, kind=insight_queries.kind_of(query, None), events=insight_queries.events_of(query))
+    changes["saved"] = body.get("saved", True)  # any update saves the insight unless told otherwise
+    changes["is_sample"] = False
+    changes["updated_at"] = call.now
+    if body.keys() & MATERIAL_FIELDS:
+        changes.update(last_modified_at=call.now, last_modified_by_id=call.user_id)
+    call.store.insights.update(before["id"], changes)
+    if "tags" in body:
+        call.store.insights.set_tags(before["id"], normalize_tags(body["tags"]))
+    dashboard_change = None
+    if body.get("deleted"):
+        call.store.insights.set_tiles_hidden([before["id"]], True)
+    elif "dashboards" in body:
+        dashboard_change = _move_to_dashboards(call, before["id"], body["dashboards"])
+    after = call.store.insights.by_id_or_short_id(call.team.project_id, str(before["id"]), include_deleted=True)
+    after_tags = call.store.insights.tags_of([after["id"]])[after["id"]]
+    logged = changed_fields(before, after, before_tags, after_tags)
+    if dashboard_change:
+        logged.append(dashboard_change)
+    verb = "updated"
+    if bool(before["deleted"]) != bool(after["deleted"]):
+        verb = "deleted" if after["deleted"] else "restored"
+    if logged:
+        log_activity(call, after, verb, changes=logged)
+    return Reply(200, serializers.full(serializer_context(call), [after])[0])
+
+
+@handles("insights_destroy")
+def insights_destroy(call: Call) -> Reply:
+    """ForbidDestroyModel: 405 with an empty body; the insight is not even looked up."""
+    return Reply(405, empty=True)
+
+
+# Shared rules ---------------------------------------------------------------------------------------
+def normalize_tags(tags: list[str]) -> list[str]:
+    """Tags are lowercased and trimmed; blank ones are dropped and duplicates merged."""
+    return sorted({t.strip().lower() for t in tags if t.strip()})
+
+
+def changed_fields(before: sqlite3.Row, after: sqlite3.Row, before_tags: list[str], after_tags: list[str]) -> list[dict[str, Any]]:
+    """PostHog's changes_between for the logged fields: created, deleted or changed."""
+    out = []
+    for name in LOGGED_FIELDS:
+        if name == "tags":
+            old, new = before_tags, after_tags
+        elif name in ("query", "filters"):
+            old, new = _json(before[name]), _json(after[name])
+            if name == "filters":
+                old, new = old or None, new or None
+        elif name in ("deleted", "favorited"):
+            old, new = bool(before[name]), bool(after[name])
+        else:
+            old, new = before[name], after[name]
+        if old == new:
+            continue
+        action = "created" if old in (None, []) else "deleted" if new in (None, []) else "changed"
+        out.append({"type": "Insight", "action": action, "field": name, "before": old, "after": new})
+    return out
+
+
+def log_activity(call: Call, row: sqlite3.Row, verb: str, changes: list[dict[str, Any]] | None) -> None:
+    """Activity is logged only for insights with a name or a derived name (log_and_report_insight_activity)."""
+    name = row["name"] or row["derived_name"]
+    if not name:
+        return
+    call.store.activity.log(
+        team_id=call.team.id,
+        project_id=call.team.project_id,
+        item_id=row["id"],
+        activity=verb,
+        user_id=call.user_id,
+        detail={"changes": changes, "trigger": None, "name": name, "short_id": row["short_id"], "type": None},
+        created_at=call.now,
+        client=call.headers.get("x-posthog-client"),
+    )
+
+
+def _known_dashboards(call: Call, dashboard_ids: list[int] | None) -> list[int]:
+    if not dashboard_ids:
+        return []
+    known = call.store.insights.dashboards(call.team.project_id, dashboard_ids)
+    unknown = [i for i in dashboard_ids if i not in known]
+    if unknown:
+        raise errors.validation_error(f"Dashboard not found: {', '.join(str(i) for i in unknown)}", "dashboards")
+    return list(dict.fromkeys(dashboard_ids))
+
+
+def _move_to_dashboards(call: Call, insight_id: int, dashboard_ids: list[int]) -> dict[str, Any] | None:
+    """Place the insight on exactly these dashboards; the activity log gets a synthetic change."""
+    wanted = _known_dashboards(call, dashboard_ids)
+    before = [t["dashboard_id"] for t in call.store.insights.tiles_of([insight_id])[insight_id]]
+    call.store.insights.place_on_dashboards(insight_id, wanted)
+    if sorted(before) == sorted(wanted):
+        return None
+    names = call.store.insights.dashboards(call.team.project_id, [*before, *wanted])
+    describe = lambda ids: [{"id": i, "name": names[i]["name"]} for i in sorted(ids) if i in names]  # noqa: E731
+    return {"type": "Insight", "action": "changed", "field": "dashboards", "before": describe(before), "after": describe(wanted)}
+
+
+def _date(call: Call, name: str) -> str | None:
+    value = call.query.get(name)
+    return parse_iso(value, call.moment) if value else None
+
+
+def _json(raw: str | None) -> Any:
+    return json.loads(raw) if raw is not None else None

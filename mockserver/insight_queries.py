@@ -1,0 +1,123 @@
+"""What the mock reads out of an insight's query: its wrapper, its kind, its events, a name."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+# Bare sources PostHog wraps in an InsightVizNode (AUTO_WRAPPED_INSIGHT_QUERY_KINDS, 02c0d4b7).
+INSIGHT_SOURCE_KINDS = {
+    "TrendsQuery": "TRENDS",
+    "FunnelsQuery": "FUNNELS",
+    "RetentionQuery": "RETENTION",
+    "PathsQuery": "PATHS",
+    "PathsV2Query": "JOURNEYS",
+    "StickinessQuery": "STICKINESS",
+    "LifecycleQuery": "LIFECYCLE",
+}
+WRAPPER_KINDS = {"InsightVizNode", "DataTableNode", "DataVisualizationNode"}
+
+
+def wrap(query: dict[str, Any]) -> dict[str, Any]:
+    """validate_query: a bare HogQLQuery becomes a DataVisualizationNode, a bare insight source an
+    InsightVizNode; PostHog dumps the wrapped model without nulls. Anything else is kept as sent."""
+    if query.get("kind") == "HogQLQuery":
+        return {"kind": "DataVisualizationNode", "source": _without_nulls(query)}
+    if query.get("kind") in INSIGHT_SOURCE_KINDS:
+        return {"kind": "InsightVizNode", "source": _without_nulls(query)}
+    return query
+
+
+def kind_of(query: dict[str, Any] | None, filters: dict[str, Any] | None) -> str | None:
+    """The value of the list's `insight` filter this insight answers to (fact sheet §3.1)."""
+    if not query:
+        legacy = (filters or {}).get("insight")
+        return str(legacy).upper() if legacy else None
+    source = query.get("source") if query.get("kind") in WRAPPER_KINDS else None
+    source_kind = source.get("kind") if isinstance(source, dict) else None
+    if query.get("kind") == "InsightVizNode" and source_kind in INSIGHT_SOURCE_KINDS:
+        return INSIGHT_SOURCE_KINDS[source_kind]
+    if source_kind == "HogQLQuery":
+        return "SQL"
+    return "JSON"
+
+
+def events_of(query: dict[str, Any] | None) -> list[str]:
+    """Event names the query's series and entities use (PostHog's query_metadata.events)."""
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("kind") == "EventsNode" and isinstance(node.get("event"), str):
+                found.append(node["event"])
+            if node.get("type") == "events" and isinstance(node.get("id"), str):
+                found.append(node["id"])
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(query)
+    return sorted(set(found))
+
+
+def filters_hash(team_id: int, query: dict[str, Any] | None, filters: dict[str, Any] | None) -> str:
+    """A stable cache key of the insight's results, like PostHog's `cache_<hash>`."""
+    material = json.dumps({"team": team_id, "query": query, "filters": filters or {}}, sort_keys=True)
+    return "cache_" + hashlib.md5(material.encode()).hexdigest()
+
+
+def suggested_metadata(query: dict[str, Any]) -> dict[str, str]:
+    """generate_metadata, without a model: a name and a description read off the query (each at
+    most 400 characters, like the insight fields they are meant for)."""
+    return {key: text if len(text) <= 400 else text[:399] + "…" for key, text in _metadata(query).items()}
+
+
+def _metadata(query: dict[str, Any]) -> dict[str, str]:
+    source = query.get("source", query) if isinstance(query.get("source"), dict) else query
+    kind = source.get("kind", query.get("kind", ""))
+    events = events_of(query) or ["all events"]
+    subject = " and ".join(_event_label(e) for e in events[:3])
+    date_from = (source.get("dateRange") or {}).get("date_from")
+    window = f" over {_relative(date_from)}" if date_from else ""
+    interval = source.get("interval")
+    if kind == "TrendsQuery":
+        per = f" per {interval}" if interval else ""
+        return {"name": f"{subject} trend", "description": f"How often {subject} happened{per}{window}."}
+    if kind == "FunnelsQuery":
+        steps = " → ".join(_event_label(e) for e in events_of(query)) or "the funnel steps"
+        return {"name": f"{subject} funnel", "description": f"Conversion through {steps}{window}."}
+    if kind == "RetentionQuery":
+        return {"name": f"{subject} retention", "description": f"How many people come back after {subject}{window}."}
+    if kind == "LifecycleQuery":
+        return {"name": f"{subject} lifecycle", "description": f"New, returning, resurrecting and dormant users of {subject}{window}."}
+    if kind == "StickinessQuery":
+        return {"name": f"{subject} stickiness", "description": f"On how many days people did {subject}{window}."}
+    if kind in ("PathsQuery", "PathsV2Query"):
+        return {"name": "User paths", "description": f"The paths people take through the product{window}."}
+    if kind in ("EventsQuery", "ActorsQuery"):
+        label = "Events" if kind == "EventsQuery" else "People"
+        return {"name": f"{label} table", "description": f"A table of {label.lower()}{window}."}
+    return {"name": "Insight", "description": "An insight of this project."}
+
+
+def _event_label(event: str) -> str:
+    return {"$pageview": "pageviews", "$autocapture": "clicks", "$screen": "screen views"}.get(event, event)
+
+
+def _relative(date_from: str) -> str:
+    units = {"h": "hour", "d": "day", "w": "week", "m": "month", "q": "quarter", "y": "year"}
+    if date_from.startswith("-") and date_from[1:-1].isdigit() and date_from[-1] in units:
+        amount, unit = int(date_from[1:-1]), units[date_from[-1]]
+        return f"the last {amount} {unit}{'s' if amount != 1 else ''}"
+    return f"the time since {date_from}"
+
+
+def _without_nulls(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_nulls(v) for k, v in node.items() if v is not None}
+    if isinstance(node, list):
+        return [_without_nulls(v) for v in node]
+    return node

@@ -1,0 +1,71 @@
+"""Render: the handler's reply as JSON or CSV bytes, and errors in PostHog's shape."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Mapping
+
+from starlette.responses import Response
+
+from mockserver.errors import APIError
+
+JSON = "application/json"
+CSV = "text/csv; charset=utf-8"
+
+
+def encode_json(data: Any) -> bytes:
+    """Compact, UTF-8, no NaN (DRF's JSONRenderer with PostHog's settings)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def csv_text(data: Any) -> str:
+    """rest_framework_csv's CSVRenderer: a list is one row per item, anything else one row;
+    nested keys and list indexes joined with dots, columns sorted by name, None as an empty cell,
+    booleans as True/False, and empty objects or lists leaving no column at all."""
+    rows = [_flatten(item) for item in (data if isinstance(data, list) else [data])]
+    header = sorted({key for row in rows for key in row})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(row.get(key)) for key in header])
+    return buffer.getvalue()
+
+
+def response(status: int, body: Any, *, as_csv: bool = False, empty: bool = False, headers: Mapping[str, str] | None = None, head: bool = False) -> Response:
+    if empty:
+        return Response(status_code=status, headers=dict(headers or {}))
+    content = csv_text(body).encode("utf-8") if as_csv else encode_json(body)
+    out = Response(b"" if head else content, status_code=status, media_type=CSV if as_csv else JSON, headers=dict(headers or {}))
+    if head:
+        out.headers["content-length"] = str(len(content))
+    return out
+
+
+def error_response(error: APIError, *, head: bool = False) -> Response:
+    return response(error.status, error.body(), headers=error.headers, head=head)
+
+
+def _flatten(item: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(item, dict):
+        pairs = item.items()
+    elif isinstance(item, list):
+        pairs = ((str(i), v) for i, v in enumerate(item))
+    else:
+        return {prefix: item}
+    flat: dict[str, Any] = {}
+    for key, value in pairs:
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, (dict, list)):
+            flat.update(_flatten(value, name))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value)

@@ -1,0 +1,343 @@
+"""Deterministic demo data: the same ids, names, keys and queries every time.
+
+Times are offsets from the moment of seeding, so "the last 7 days" always has views in it.
+Two organizations: Hogflix (projects 1 "Hogflix Web", with a staging environment 3, and 2
+"Hogflix Mobile") and Acme (project 4), so a key of one organization can be shown refused by
+the other. `--scale N` pads project 1 with generated insights up to N, for benchmarks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import string
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from mockserver import insight_queries
+from mockserver.clock import Clock, iso
+from mockserver.settings import Settings
+from mockserver.store import Store
+from mockserver.store.accounts import mask_value, secure_value
+
+DEMO_USER_ID = 1
+HOGFLIX, ACME = "0190a2c1-0000-7000-8000-0000000000c1", "0190a2c1-0000-7000-8000-0000000000c2"
+DEMO_PROJECTS = [
+    {"id": 1, "name": "Hogflix Web", "environments": [1, 3]},
+    {"id": 2, "name": "Hogflix Mobile", "environments": [2]},
+    {"id": 4, "name": "Acme Analytics", "environments": [4]},
+]
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    name: str
+    label: str
+    scopes: tuple[str, ...]
+    scoped_teams: tuple[int, ...] | None = None
+    user_id: int = DEMO_USER_ID
+
+    @property
+    def value(self) -> str:
+        digest = hashlib.sha256(f"posthog-mock:{self.name}".encode()).hexdigest()
+        return f"phx_{self.name.replace('-', '')}{digest}"[:47]
+
+
+DEMO_KEYS = (
+    DemoKey("all-access", "All access (Ada)", ("*",)),
+    DemoKey("insights-read", "Insights read-only (Ada)", ("insight:read",)),
+    DemoKey("insights-write", "Insights read-write and activity (Ada)", ("insight:write", "activity_log:read")),
+    DemoKey("elements", "Elements read-write (Ada)", ("element:write",)),
+    DemoKey("project-2", "All access, Hogflix Mobile only (Ada)", ("*",), scoped_teams=(2,)),
+    DemoKey("acme", "All access (Wile, Acme)", ("*",), user_id=4),
+)
+
+
+def demo_keys_summary() -> list[dict[str, Any]]:
+    return [
+        {"name": k.name, "label": k.label, "value": k.value, "scopes": list(k.scopes),
+         "scoped_teams": list(k.scoped_teams) if k.scoped_teams else None, "user_id": k.user_id}
+        for k in DEMO_KEYS
+    ]
+
+
+def load(store: Store, settings: Settings, clock: Clock) -> None:
+    """Write the seed into an empty store, in one transaction."""
+    now = clock.now()
+    with store.transaction(write=True):
+        _accounts(store, now)
+        if settings.seed == "demo":
+            _demo(store, now)
+        if settings.scale:
+            _pad_insights(store, now, settings.scale)
+
+
+def short_id_for(insight_id: int) -> str:
+    alphabet = string.ascii_letters + string.digits
+    digest = hashlib.sha256(f"insight:{insight_id}".encode()).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:8])
+
+
+# Accounts ------------------------------------------------------------------------------------------
+def _accounts(store: Store, now: datetime) -> None:
+    db, created = store.db, iso(now - timedelta(days=90))
+    db.executemany("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", [
+        (HOGFLIX, "Hogflix", "hogflix", created), (ACME, "Acme", "acme", created)])
+    test_accounts = json.dumps([{"key": "email", "value": "@hogflix.io", "operator": "not_icontains", "type": "person"}])
+    db.executemany(
+        "INSERT INTO projects (id, uuid, organization_id, name, api_token, app_urls, test_account_filters,"
+        " primary_dashboard, week_start_day, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (1, _uuid("b1"), HOGFLIX, "Hogflix Web", _token("HogflixWeb"), '["https://hogflix.io"]', test_accounts, 1, 1, created, created),
+            (2, _uuid("b2"), HOGFLIX, "Hogflix Mobile", _token("HogflixMobile"), "[]", test_accounts, 4, 1, created, created),
+            (4, _uuid("b4"), ACME, "Acme Analytics", _token("AcmeAnalytics"), "[]", "[]", 5, 0, created, created),
+        ],
+    )
+    db.executemany("INSERT INTO teams (id, project_id, uuid, name, api_token) VALUES (?, ?, ?, ?, ?)", [
+        (1, 1, _uuid("e1"), "Hogflix Web", _token("HogflixWeb")),
+        (2, 2, _uuid("e2"), "Hogflix Mobile", _token("HogflixMobile")),
+        (3, 1, _uuid("e3"), "Hogflix Web (staging)", _token("HogflixStaging")),
+        (4, 4, _uuid("e4"), "Acme Analytics", _token("AcmeAnalytics")),
+    ])
+    db.executemany(
+        "INSERT INTO users (id, uuid, distinct_id, first_name, last_name, email, is_email_verified,"
+        " role_at_organization, current_team_id, date_joined) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        [
+            (1, _uuid("00000000a001"), "ada-lovelace", "Ada", "Lovelace", "ada@hogflix.io", "engineering", 1, created),
+            (2, _uuid("00000000a002"), "grace-hopper", "Grace", "Hopper", "grace@hogflix.io", "product", 1, created),
+            (3, _uuid("00000000a003"), "alan-turing", "Alan", "Turing", "alan@hogflix.io", "data", 1, created),
+            (4, _uuid("00000000a004"), "wile-coyote", "Wile", "Coyote", "wile@acme.example", "founder", 4, created),
+        ],
+    )
+    db.executemany("INSERT INTO memberships (user_id, organization_id, level) VALUES (?, ?, ?)", [
+        (1, HOGFLIX, 15), (2, HOGFLIX, 1), (3, HOGFLIX, 8), (4, ACME, 15)])
+    db.executemany(
+        "INSERT INTO personal_api_keys (id, user_id, label, secure_value, mask_value, scopes, scoped_teams, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (_uuid(f"d{n:03d}"), k.user_id, k.label, secure_value(k.value), mask_value(k.value), json.dumps(list(k.scopes)),
+             json.dumps(list(k.scoped_teams)) if k.scoped_teams else None, created)
+            for n, k in enumerate(DEMO_KEYS, start=1)
+        ],
+    )
+
+
+# The demo project ----------------------------------------------------------------------------------
+def _trends(event: str, math: str = "total", interval: str = "day", date_from: str = "-30d", **extra: Any) -> dict:
+    return {"kind": "InsightVizNode", "source": {
+        "kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": event, "name": event, "math": math}],
+        "interval": interval, "dateRange": {"date_from": date_from}, **extra}}
+
+
+def _funnel(*events: str) -> dict:
+    return {"kind": "InsightVizNode", "source": {
+        "kind": "FunnelsQuery", "series": [{"kind": "EventsNode", "event": e, "name": e} for e in events],
+        "funnelsFilter": {"funnelVizType": "steps", "funnelOrderType": "ordered"}, "dateRange": {"date_from": "-30d"}}}
+
+
+QUERIES: dict[str, Any] = {
+    "signups": _trends("user signed up", interval="week", date_from="-90d"),
+    "dau": _trends("$pageview", math="dau"),
+    "signup_funnel": _funnel("$pageview", "user signed up", "onboarding completed"),
+    "retention": {"kind": "InsightVizNode", "source": {"kind": "RetentionQuery", "retentionFilter": {
+        "period": "Week", "totalIntervals": 8, "retentionType": "retention_first_time",
+        "targetEntity": {"id": "user signed up", "type": "events", "name": "user signed up"},
+        "returningEntity": {"id": "$pageview", "type": "events", "name": "$pageview"}}}},
+    "paths": {"kind": "InsightVizNode", "source": {"kind": "PathsQuery", "pathsFilter": {
+        "includeEventTypes": ["$pageview"], "startPoint": "/pricing", "stepLimit": 5}}},
+    "journeys": {"kind": "InsightVizNode", "source": {"kind": "PathsV2Query", "dateRange": {"date_from": "-14d"}}},
+    "stickiness": {"kind": "InsightVizNode", "source": {"kind": "StickinessQuery", "series": [
+        {"kind": "EventsNode", "event": "video played", "name": "video played"}], "interval": "day"}},
+    "lifecycle": {"kind": "InsightVizNode", "source": {"kind": "LifecycleQuery", "series": [
+        {"kind": "EventsNode", "event": "$pageview", "name": "$pageview"}], "interval": "week"}},
+    "revenue_sql": {"kind": "DataVisualizationNode", "display": "ActionsBar", "source": {
+        "kind": "HogQLQuery", "query": "SELECT properties.plan AS plan, sum(toFloat(properties.amount)) AS revenue"
+        " FROM events WHERE event = 'subscription paid' GROUP BY plan ORDER BY revenue DESC"}},
+    "errors_table": {"kind": "DataTableNode", "source": {"kind": "EventsQuery", "select": [
+        "*", "event", "person", "timestamp"], "event": "$exception", "after": "-24h"}},
+    "hog": {"kind": "HogQuery", "code": "return (select count() from events where event = 'video played')"},
+    "checkout": _funnel("checkout started", "payment submitted", "subscription paid"),
+    "flag_volume": _trends("$feature_flag_called", breakdownFilter={"breakdown": "$feature/new-onboarding", "breakdown_type": "event"}),
+    "flag_users": _trends("$feature_flag_called", math="dau", breakdownFilter={"breakdown": "$feature/new-onboarding", "breakdown_type": "event"}),
+    "screens": _trends("$screen", interval="day"),
+    "crashes": _trends("app crashed", math="dau"),
+}
+
+# (id, team, name, derived name, description, query, tags, favorited, saved, order, creator,
+#  days since created, days since last modified, dashboards, deleted)
+INSIGHTS = [
+    (1, 1, "Weekly signups", None, "Users who finished signing up, per week.", "signups", ["growth"], True, True, None, 1, 53, 3, [1], False),
+    (2, 1, "Daily active users", None, "Unique users with a pageview each day.", "dau", ["growth", "kpi"], True, True, 1, 2, 50, 10, [1, 2], False),
+    (3, 1, "Signup funnel", None, "From landing page to finished onboarding.", "signup_funnel", ["funnel", "growth"], False, True, None, 1, 45, 12, [1], False),
+    (4, 1, "Week 1 retention", None, "Who comes back after signing up.", "retention", ["retention"], False, True, None, 3, 40, 40, [2], False),
+    (5, 1, "Pricing page paths", None, None, "paths", [], False, True, None, 1, 38, 20, [], False),
+    (6, 1, "Onboarding journeys", None, None, "journeys", [], False, True, None, 2, 30, 30, [], False),
+    (7, 1, "Power users", None, "Days per week people play a video.", "stickiness", ["kpi"], False, True, None, 3, 28, 5, [2], False),
+    (8, 1, "User lifecycle", None, None, "lifecycle", ["kpi"], False, True, None, 1, 25, 25, [], False),
+    (9, 1, "Revenue by plan", None, "SQL: paid subscriptions summed by plan.", "revenue_sql", ["revenue"], True, True, 2, 3, 20, 2, [2], False),
+    (10, 1, "Recent errors", None, None, "errors_table", ["errors"], False, True, None, 2, 18, 18, [], False),
+    (11, 1, "Video plays (Hog)", None, None, "hog", [], False, True, None, 3, 15, 15, [], False),
+    (12, 1, "Legacy pageviews", None, "Still on legacy filters.", None, [], False, True, None, 1, 400, 300, [], False),
+    (13, 1, None, "Pageview count", None, "dau", [], False, True, None, 2, 12, 12, [], False),
+    (14, 1, None, None, None, "screens", [], False, False, None, 1, 2, 2, [], False),
+    (15, 1, "Feature Flag Called Total Volume", None, None, "flag_volume", [], False, True, None, 1, 10, 10, [], False),
+    (16, 1, "Feature Flag calls made by unique users per variant", None, None, "flag_users", [], False, True, None, 1, 10, 10, [], False),
+    (17, 1, "Checkout conversion", None, "Checkout to paid subscription.", "checkout", ["funnel", "revenue"], True, True, 3, 2, 9, 1, [3], False),
+    (18, 1, "Abandoned experiment", None, None, "dau", ["experiments"], False, True, None, 1, 30, 6, [], True),
+    (19, 3, "Staging smoke test", None, "Created in the staging environment.", "dau", ["staging"], False, True, None, 3, 4, 4, [], False),
+    (20, 2, "Mobile screen views", None, None, "screens", ["mobile"], False, True, None, 2, 35, 8, [4], False),
+    (21, 2, "App crashes", None, "Unique users hitting a crash.", "crashes", ["mobile", "kpi"], True, True, None, 1, 33, 3, [4], False),
+    (22, 4, "Acme signups", None, None, "signups", [], False, True, None, 4, 20, 20, [5], False),
+]
+PROJECT_OF_TEAM = {1: 1, 2: 2, 3: 1, 4: 4}
+LEGACY_FILTERS = {"insight": "TRENDS", "events": [{"id": "$pageview", "type": "events", "math": "total"}], "interval": "day"}
+
+# (user, insight, hours ago), in the team of the insight
+VIEWS = [
+    (1, 1, 1), (1, 2, 3), (1, 3, 26), (1, 9, 50), (1, 17, 5), (1, 18, 2), (1, 7, 70),
+    (2, 1, 2), (2, 2, 30), (2, 10, 96), (2, 17, 12),
+    (3, 1, 6), (3, 4, 72), (3, 9, 240), (3, 7, 100),
+    (2, 20, 10), (1, 21, 4),
+]
+DASHBOARDS = [
+    (1, 1, "Growth", "default"), (2, 1, "Product health", "default"), (3, 1, "Scratchpad", "unlisted"),
+    (4, 2, "Mobile KPIs", "default"), (5, 4, "Acme overview", "default"),
+]
+
+
+def _demo(store: Store, now: datetime) -> None:
+    db = store.db
+    db.executemany("INSERT INTO dashboards (id, team_id, project_id, name, creation_mode) VALUES (?, ?, ?, ?, ?)",
+                   [(i, team, PROJECT_OF_TEAM[team], name, mode) for i, team, name, mode in DASHBOARDS])
+    tile_id = 0
+    for (insight_id, team, name, derived, description, query_name, tags, favorited, saved, order, creator,
+         created_days, modified_days, dashboards, deleted) in INSIGHTS:
+        query = QUERIES[query_name] if query_name else None
+        filters = {} if query else LEGACY_FILTERS
+        created_at, modified_at = iso(now - timedelta(days=created_days)), iso(now - timedelta(days=modified_days))
+        assigned = store.insights.insert({
+            "team_id": team, "project_id": PROJECT_OF_TEAM[team], "short_id": "QZb2cxTK" if insight_id == 1 else short_id_for(insight_id),
+            "name": name, "derived_name": derived, "description": description, "query": query, "filters": filters,
+            "order": order, "deleted": deleted, "saved": saved, "favorited": favorited, "created_at": created_at,
+            "created_by_id": creator, "updated_at": modified_at, "last_modified_at": modified_at,
+            "last_modified_by_id": creator, "kind": insight_queries.kind_of(query, filters),
+            "events": insight_queries.events_of(query),
+        })
+        assert assigned == insight_id, "the demo insights are written first, into an empty table"
+        store.insights.set_tags(insight_id, tags)
+        for dashboard_id in dashboards:
+            tile_id += 1
+            db.execute(
+                "INSERT INTO dashboard_tiles (id, dashboard_id, insight_id, deleted, color, layouts) VALUES (?, ?, ?, ?, ?, ?)",
+                (tile_id, dashboard_id, insight_id, 1 if deleted else None, "blue" if tile_id % 2 else None,
+                 json.dumps({"sm": {"x": 0, "y": tile_id * 5, "w": 6, "h": 5}})),
+            )
+        store.insights.record_views(team, creator, [insight_id], created_at)
+        activity_name = name or derived
+        if activity_name:
+            log = lambda verb, at, changes=None: store.activity.log(  # noqa: E731
+                team_id=team, project_id=PROJECT_OF_TEAM[team], item_id=insight_id, activity=verb, user_id=creator,
+                detail={"changes": changes, "trigger": None, "name": activity_name,
+                        "short_id": "QZb2cxTK" if insight_id == 1 else short_id_for(insight_id), "type": None},
+                created_at=at,
+            )
+            log("created", created_at)
+            if insight_id == 1:
+                log("updated", modified_at, [{"type": "Insight", "action": "changed", "field": "name", "before": "Signups", "after": "Weekly signups"}])
+            if deleted:
+                log("deleted", modified_at, [{"type": "Insight", "action": "changed", "field": "deleted", "before": False, "after": True}])
+    for user_id, insight_id, hours in VIEWS:
+        team = next(row[1] for row in INSIGHTS if row[0] == insight_id)
+        store.insights.record_views(team, user_id, [insight_id], iso(now - timedelta(hours=hours)))
+    _elements_and_clicks(store, now)
+
+
+CHAINS = [
+    [{"tag_name": "button", "text": "Sign up", "attr_id": "signup-cta", "attr_class": ["btn", "btn-primary"], "nth_child": 1, "nth_of_type": 1, "attributes": {"attr__data-attr": "signup", "attr__class": "btn btn-primary"}},
+     {"tag_name": "div", "attr_class": ["hero"], "nth_child": 2, "nth_of_type": 1, "attributes": {"attr__class": "hero"}},
+     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
+    [{"tag_name": "button", "text": "Start free trial", "attr_class": ["btn"], "nth_child": 3, "nth_of_type": 2, "attributes": {"attr__data-attr": "trial"}},
+     {"tag_name": "section", "attr_class": ["pricing"], "nth_child": 4, "nth_of_type": 1, "attributes": {}},
+     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
+    [{"tag_name": "a", "text": "Pricing", "href": "/pricing", "nth_child": 2, "nth_of_type": 2, "attributes": {"attr__href": "/pricing"}},
+     {"tag_name": "nav", "nth_child": 1, "nth_of_type": 1, "attributes": {}},
+     {"tag_name": "header", "nth_child": 1, "nth_of_type": 1, "attributes": {}},
+     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
+    [{"tag_name": "a", "text": "Docs", "href": "https://hogflix.io/docs", "nth_child": 3, "nth_of_type": 3, "attributes": {"attr__href": "https://hogflix.io/docs"}},
+     {"tag_name": "nav", "nth_child": 1, "nth_of_type": 1, "attributes": {}},
+     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
+    [{"tag_name": "input", "attr_id": "email-input", "nth_child": 1, "nth_of_type": 1, "attributes": {"attr__type": "email", "attr__data-attr": "email"}},
+     {"tag_name": "form", "attr_class": ["signup"], "nth_child": 1, "nth_of_type": 1, "attributes": {}},
+     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
+    [{"tag_name": "button", "text": "Play", "attr_class": ["player-control"], "nth_child": 1, "nth_of_type": 1, "attributes": {"attr__data-attr": "play"}},
+     {"tag_name": "div", "attr_class": ["player"], "nth_child": 1, "nth_of_type": 1, "attributes": {}},
+     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
+    [{"tag_name": "span", "text": "Load more", "nth_child": 1, "nth_of_type": 1, "attributes": {}},
+     {"tag_name": "button", "attr_class": ["catalog-more"], "nth_child": 9, "nth_of_type": 1, "attributes": {}},
+     {"tag_name": "div", "attr_class": ["catalog"], "nth_child": 2, "nth_of_type": 1, "attributes": {}},
+     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
+]
+CHAIN_WEIGHTS = [30, 14, 22, 8, 10, 40, 12]
+URLS = ["https://hogflix.io/", "https://hogflix.io/pricing", "https://hogflix.io/watch/42", "https://hogflix.io/signup"]
+
+
+def _elements_and_clicks(store: Store, now: datetime) -> None:
+    """Stored elements of the demo environment, and two weeks of click events to count."""
+    for element in CHAINS[0][:2] + CHAINS[2][:1]:
+        store.elements.insert(1, {"order": 0, **{k: element.get(k) for k in (
+            "text", "tag_name", "attr_class", "href", "attr_id", "nth_child", "nth_of_type")}, "attributes": element["attributes"]})
+    rng = random.Random(2026)
+    rows = []
+    for _ in range(900):
+        chain = rng.choices(range(len(CHAINS)), weights=CHAIN_WEIGHTS)[0]
+        event = rng.choices(["$autocapture", "$rageclick", "$dead_click"], weights=[85, 10, 5])[0]
+        person = rng.randrange(1, 41)
+        email = "ada@hogflix.io" if person == 1 else f"viewer{person}@example.com"
+        at = iso(now - timedelta(minutes=rng.randrange(1, 14 * 24 * 60)))
+        properties = {"$current_url": rng.choice(URLS), "$browser": rng.choice(["Chrome", "Firefox", "Safari"])}
+        rows.append((1, event, at, f"person-{person}", email, json.dumps(properties), json.dumps(CHAINS[chain])))
+    store.db.executemany(
+        "INSERT INTO events (team_id, event, timestamp, distinct_id, person_email, properties, elements_chain)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+# Scale ---------------------------------------------------------------------------------------------
+def _pad_insights(store: Store, now: datetime, total: int) -> None:
+    """Generated insights in project 1 until it holds `total` (deterministic, bulk-inserted)."""
+    db = store.db
+    have = db.scalar("SELECT COUNT(*) FROM insights WHERE project_id = 1")
+    start = (db.scalar("SELECT MAX(id) FROM insights") or 0) + 1
+    rng = random.Random(total)
+    kinds = [name for name in QUERIES if QUERIES[name]["kind"] == "InsightVizNode"]
+    words = ["Weekly", "Daily", "Monthly", "Mobile", "Web", "Paid", "Trial", "Churned", "New", "Returning"]
+    topics = ["signups", "pageviews", "plays", "checkouts", "errors", "searches", "shares", "invites", "logins", "upgrades"]
+    tags = ["growth", "kpi", "revenue", "mobile", "funnel", "retention", "experiments", "ops"]
+    insights, tag_rows = [], []
+    for insight_id in range(start, start + max(0, total - have)):
+        query = QUERIES[kinds[insight_id % len(kinds)]]
+        created = now - timedelta(minutes=rng.randrange(60, 2 * 365 * 24 * 60))
+        modified = created + timedelta(minutes=rng.randrange(0, int((now - created).total_seconds() // 60)))
+        insights.append((
+            insight_id, 1, 1, short_id_for(insight_id), f"{rng.choice(words)} {rng.choice(topics)} #{insight_id}",
+            None, None, json.dumps(query), "{}", None, 0, 1, int(rng.random() < 0.1), 0, iso(created),
+            rng.randrange(1, 4), iso(modified), iso(modified), 1, insight_queries.kind_of(query, None),
+            json.dumps(insight_queries.events_of(query)),
+        ))
+        tag_rows += [(insight_id, t) for t in rng.sample(tags, rng.randrange(0, 3))]
+    db.executemany(
+        'INSERT INTO insights (id, team_id, project_id, short_id, name, derived_name, description, query, filters, "order",'
+        " deleted, saved, favorited, is_sample, created_at, created_by_id, updated_at, last_modified_at,"
+        " last_modified_by_id, kind, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        insights,
+    )
+    db.executemany("INSERT INTO insight_tags (insight_id, tag) VALUES (?, ?)", tag_rows)
+
+
+def _uuid(suffix: str) -> str:
+    return f"0190a2c1-0000-7000-8000-{suffix.rjust(12, '0')}"
+
+
+def _token(name: str) -> str:
+    return f"phc_mock{name}".ljust(47, "0")

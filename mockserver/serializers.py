@@ -1,0 +1,189 @@
+"""Insights as PostHog serializes them: the full, basic and trending shapes (fact sheet §2.1).
+
+Users, tags and dashboard tiles of a page are fetched once for the whole page, not per row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from mockserver import insight_queries
+from mockserver.store import Store
+from mockserver.store.accounts import Team
+
+# Access levels of a project without access control: everyone may edit.
+RESTRICTION_EVERYONE_CAN_EDIT = 21
+PRIVILEGE_CAN_EDIT = 37
+
+
+@dataclass
+class Context:
+    """What shapes the representation beyond the row (PostHog's serializer context)."""
+
+    store: Store
+    team: Team
+    has_request: bool = True
+    include_dashboards: bool = True
+    search_types: dict[int, str] = field(default_factory=dict)
+    filters_override: dict[str, Any] | None = None
+
+
+class _Page:
+    """The rows of one answer and everything they refer to, fetched in a few queries."""
+
+    def __init__(self, ctx: Context, rows: Sequence[sqlite3.Row]):
+        ids = [row["id"] for row in rows]
+        self.tags = ctx.store.insights.tags_of(ids)
+        self.tiles = ctx.store.insights.tiles_of(ids)
+        self.users = ctx.store.accounts.users(
+            [row["created_by_id"] for row in rows] + [row["last_modified_by_id"] for row in rows]
+        )
+
+    def user(self, user_id: int | None) -> dict[str, Any] | None:
+        user = self.users.get(user_id) if user_id is not None else None
+        return user.basic() if user else None
+
+    def dashboard_tiles(self, insight_id: int) -> list[dict[str, Any]]:
+        return [{"id": t["id"], "dashboard_id": t["dashboard_id"], "deleted": _optional_bool(t["deleted"])} for t in self.tiles[insight_id]]
+
+
+def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
+    """InsightSerializer. Results are never computed by the mock, so the result fields are empty."""
+    page = _Page(ctx, rows)
+    out = []
+    for row in rows:
+        query, filters = _query_and_filters(row)
+        query = _with_override(query, ctx.filters_override)
+        item: dict[str, Any] = {
+            "id": row["id"],
+            "short_id": row["short_id"],
+            "name": row["name"],
+            "derived_name": row["derived_name"],
+            "filters": filters,
+            "query": query,
+            "order": row["order"],
+            "deleted": bool(row["deleted"]),
+        }
+        if ctx.include_dashboards:
+            item["dashboards"] = [t["dashboard_id"] for t in page.tiles[row["id"]]]
+        item.update({
+            "dashboard_tiles": page.dashboard_tiles(row["id"]),
+            "last_refresh": None,
+            "cache_target_age": None,
+            "next_allowed_client_refresh": None,
+            "result": None,
+            "hasMore": None,
+            "columns": None,
+            "created_at": row["created_at"],
+            "created_by": page.user(row["created_by_id"]),
+            "description": row["description"],
+            "updated_at": row["updated_at"],
+            "tags": page.tags[row["id"]],
+            "favorited": bool(row["favorited"]),
+            "saved": bool(row["saved"]),
+            "last_modified_at": row["last_modified_at"],
+            "last_modified_by": page.user(row["last_modified_by_id"]),
+            "is_sample": bool(row["is_sample"]),
+            "effective_restriction_level": RESTRICTION_EVERYONE_CAN_EDIT,
+            "effective_privilege_level": PRIVILEGE_CAN_EDIT,
+            "user_access_level": "editor" if ctx.has_request else None,
+            "timezone": ctx.team.timezone,
+            "is_cached": False,
+            "query_status": None,
+            "hogql": None,
+            "types": None,
+            "resolved_date_range": None,
+            "alerts": [],
+            "filter_override_context": _override_context(ctx.filters_override),
+            "last_viewed_at": row["last_viewed_at"],
+        })
+        if row["id"] in ctx.search_types:
+            item["search_match_type"] = ctx.search_types[row["id"]]
+        item["filters_hash"] = insight_queries.filters_hash(row["team_id"], query, filters)
+        out.append(item)
+    return out
+
+
+def basic(ctx: Context, rows: Sequence[sqlite3.Row], *, last_viewed_at: dict[int, str] | None = None) -> list[dict[str, Any]]:
+    """InsightBasicSerializer (`basic=true`, my_last_viewed)."""
+    page = _Page(ctx, rows)
+    return [_basic(ctx, page, row, last_viewed_at) for row in rows]
+
+
+def trending(ctx: Context, rows: Sequence[sqlite3.Row], viewers: dict[int, list[int]]) -> list[dict[str, Any]]:
+    """TrendingInsightSerializer: the basic fields, the viewer count and up to three viewers."""
+    page = _Page(ctx, rows)
+    viewer_users = ctx.store.accounts.users(uid for ids in viewers.values() for uid in ids)
+    out = []
+    for row in rows:
+        item = _basic(ctx, page, row, None)
+        item["view_count"] = row["view_count"]
+        item["viewers"] = [viewer_users[uid].basic() for uid in viewers.get(row["id"], []) if uid in viewer_users]
+        item["last_modified_by"] = page.user(row["last_modified_by_id"])
+        out.append(item)
+    return out
+
+
+def _basic(ctx: Context, page: _Page, row: sqlite3.Row, last_viewed_at: dict[int, str] | None) -> dict[str, Any]:
+    query, filters = _query_and_filters(row)
+    item: dict[str, Any] = {
+        "id": row["id"],
+        "short_id": row["short_id"],
+        "name": row["name"],
+        "derived_name": row["derived_name"],
+        "filters": filters,
+        "query": query,
+    }
+    if ctx.include_dashboards:
+        item["dashboards"] = [t["dashboard_id"] for t in page.tiles[row["id"]]]
+    item.update({
+        "dashboard_tiles": page.dashboard_tiles(row["id"]),
+        "description": row["description"],
+        "last_refresh": None,
+        "refreshing": False,
+        "saved": bool(row["saved"]),
+        "tags": page.tags[row["id"]],
+        "updated_at": row["updated_at"],
+        "created_by": page.user(row["created_by_id"]),
+        "created_at": row["created_at"],
+        "last_modified_at": row["last_modified_at"],
+        "favorited": bool(row["favorited"]),
+        "user_access_level": "editor" if ctx.has_request else None,
+        "last_viewed_at": (last_viewed_at or {}).get(row["id"], row["last_viewed_at"]),
+    })
+    if row["id"] in ctx.search_types:
+        item["search_match_type"] = ctx.search_types[row["id"]]
+    return item
+
+
+def _query_and_filters(row: sqlite3.Row) -> tuple[Any, dict[str, Any]]:
+    """Insights with a query show `filters: {}`; legacy ones show their filters (and no query)."""
+    if row["query"] is not None:
+        return json.loads(row["query"]), {}
+    return None, json.loads(row["filters"])
+
+
+def _with_override(query: Any, override: dict[str, Any] | None) -> Any:
+    """filters_override replaces the date range, interval and test-account filter of the source."""
+    if not override or not isinstance(query, dict) or not isinstance(query.get("source"), dict):
+        return query
+    source = dict(query["source"])
+    if "date_from" in override or "date_to" in override:
+        source["dateRange"] = {**(source.get("dateRange") or {}), **{k: override[k] for k in ("date_from", "date_to") if k in override}}
+    for key, target in (("interval", "interval"), ("filterTestAccounts", "filterTestAccounts")):
+        if override.get(key) is not None:
+            source[target] = override[key]
+    return {**query, "source": source}
+
+
+def _override_context(override: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not override:
+        return None
+    return {"dashboard": override, "tile": None, "overridden_dashboard": None}
+
+
+def _optional_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)

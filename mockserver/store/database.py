@@ -1,0 +1,112 @@
+"""The SQLite connection: one per process, one transaction per request.
+
+A file database is shared by uvicorn workers (WAL journal, a busy timeout so writers queue
+rather than fail); `:memory:` is private to one process and gone when it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+SCHEMA_VERSION = "1"
+
+
+class SchemaMismatch(RuntimeError):
+    """The database file was written by another version of the mock."""
+
+
+class Database:
+    def __init__(self, path: str):
+        self.path = path
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.connection.row_factory = sqlite3.Row
+        self.connection.execute("PRAGMA foreign_keys = ON")
+        self.connection.execute("PRAGMA busy_timeout = 10000")
+        if path != ":memory:":
+            self.connection.execute("PRAGMA journal_mode = WAL")
+            self.connection.execute("PRAGMA synchronous = NORMAL")
+        self._depth = 0
+
+    @classmethod
+    def open(cls, path: str, *, reset: bool = False) -> "Database":
+        """Open (and with `reset`, first delete) the database file, creating the schema if new."""
+        if reset and path != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                Path(path + suffix).unlink(missing_ok=True)
+        db = cls(path)
+        db.ensure_schema()
+        return db
+
+    def is_empty(self) -> bool:
+        return self.scalar("SELECT COUNT(*) FROM organizations") == 0
+
+    def ensure_schema(self) -> None:
+        has_meta = self.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+        if not has_meta:
+            # executescript commits whatever is open first, so the script brings its own transaction.
+            self.connection.executescript(
+                f"BEGIN IMMEDIATE;\n{_schema_sql()}\n"
+                f"INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
+            )
+            return
+        version = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+        if version != SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"{self.path} holds schema version {version}, this mock needs {SCHEMA_VERSION}; start with --reset"
+            )
+
+    def clear(self) -> None:
+        """Delete every row (the schema stays); used to go back to the seed."""
+        tables = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'meta'")]
+        with self.transaction(write=True):
+            self.execute("PRAGMA defer_foreign_keys = ON")
+            for table in tables:
+                self.execute(f'DELETE FROM "{table}"')
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[None]:
+        """One transaction; nested calls join the outer one. Writers take the lock up front."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.connection.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.connection.execute("COMMIT")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.connection.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.connection.executemany(sql, rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self.connection.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        return self.connection.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.connection.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _schema_sql() -> str:
+    return resources.files("mockserver.store").joinpath("schema.sql").read_text(encoding="utf-8")

@@ -1,0 +1,80 @@
+"""Elements kept in an environment, and the click events element statistics are computed from."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Sequence
+
+from mockserver.store.database import Database
+
+ELEMENT_FIELDS = ("text", "tag_name", "attr_class", "href", "attr_id", "nth_child", "nth_of_type", "attributes", "order")
+
+
+class Elements:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def page(self, team_id: int, limit: int, offset: int) -> tuple[int, list[sqlite3.Row]]:
+        total = self.db.scalar("SELECT COUNT(*) FROM elements WHERE team_id = ?", (team_id,))
+        rows = self.db.query(
+            "SELECT * FROM elements WHERE team_id = ? ORDER BY id LIMIT ? OFFSET ?", (team_id, limit, offset)
+        )
+        return total, rows
+
+    def get(self, team_id: int, element_id: int) -> sqlite3.Row | None:
+        return self.db.one("SELECT * FROM elements WHERE team_id = ? AND id = ?", (team_id, element_id))
+
+    def insert(self, team_id: int, values: dict[str, Any]) -> int:
+        columns = [f for f in ELEMENT_FIELDS if f in values]
+        names = "".join(f", {_quoted(c)}" for c in columns)
+        cursor = self.db.execute(
+            f"INSERT INTO elements (team_id{names}) VALUES (?{', ?' * len(columns)})",
+            (team_id, *(_stored(c, values[c]) for c in columns)),
+        )
+        return cursor.lastrowid
+
+    def update(self, element_id: int, values: dict[str, Any]) -> None:
+        columns = [f for f in ELEMENT_FIELDS if f in values]
+        if columns:
+            self.db.execute(
+                f"UPDATE elements SET {', '.join(f'{_quoted(c)} = ?' for c in columns)} WHERE id = ?",
+                (*(_stored(c, values[c]) for c in columns), element_id),
+            )
+
+    def delete(self, element_id: int) -> None:
+        self.db.execute("DELETE FROM elements WHERE id = ?", (element_id,))
+
+    def click_events(self, team_id: int, events: Sequence[str], since: str, until: str) -> list[sqlite3.Row]:
+        return self.db.query(
+            f"SELECT * FROM events WHERE team_id = ? AND event IN ({','.join('?' * len(events))})"
+            " AND timestamp >= ? AND timestamp <= ? ORDER BY id",
+            (team_id, *events, since, until),
+        )
+
+
+def representation(row: sqlite3.Row) -> dict[str, Any]:
+    """ElementSerializer: every field, no id."""
+    return {
+        "text": row["text"],
+        "tag_name": row["tag_name"],
+        "attr_class": json.loads(row["attr_class"]) if row["attr_class"] is not None else None,
+        "href": row["href"],
+        "attr_id": row["attr_id"],
+        "nth_child": row["nth_child"],
+        "nth_of_type": row["nth_of_type"],
+        "attributes": json.loads(row["attributes"]),
+        "order": row["order"],
+    }
+
+
+def _quoted(column: str) -> str:
+    return f'"{column}"'
+
+
+def _stored(column: str, value: Any) -> Any:
+    if column == "attr_class":
+        return json.dumps(value) if value is not None else None
+    if column == "attributes":
+        return json.dumps(value if value is not None else {})
+    return value

@@ -1,0 +1,375 @@
+"""Insights, their tags, dashboard tiles and views, as rows.
+
+What the rows mean (presence-based filters, soft delete, who may see what) is decided by the
+handlers; this module only turns those decisions into SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import string
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from mockserver.store.database import Database
+
+SHORT_ID_ALPHABET = string.ascii_letters + string.digits
+MAX_SQLITE_INT = 2**63 - 1
+SIMILARITY_THRESHOLD = 0.3
+
+# Sortable fields of `order` and their columns; `-` for descending.
+ORDER_COLUMNS = {
+    "order": '"order"', "id": "id", "name": "name", "created_at": "created_at", "updated_at": "updated_at",
+    "last_modified_at": "last_modified_at", "last_viewed_at": "last_viewed_at", "created_by": "created_by_id",
+    "favorited": "favorited", "short_id": "short_id",
+}
+
+INSIGHT_COLUMNS = (
+    "team_id", "project_id", "short_id", "name", "derived_name", "description", "query", "filters", "order",
+    "deleted", "saved", "favorited", "is_sample", "created_at", "created_by_id", "updated_at",
+    "last_modified_at", "last_modified_by_id", "kind", "events", "last_viewed_at",
+)
+
+
+@dataclass
+class ListQuery:
+    """The list filters, already interpreted (see handlers/insights.py)."""
+
+    project_id: int
+    short_id: str | None = None
+    saved: bool | None = None
+    created_by_ids: list[int] = field(default_factory=list)
+    created_by_user_id: int | None = None
+    favorited_only: bool = False
+    kind: str | None = None
+    modified_after: str | None = None
+    modified_before: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    viewed_after: str | None = None
+    viewed_before: str | None = None
+    on_every_dashboard: list[int] = field(default_factory=list)
+    with_any_tag: list[str] = field(default_factory=list)
+    mentioning_flag: str | None = None
+    using_every_event: list[str] = field(default_factory=list)
+    excluded_names: list[str] = field(default_factory=list)
+    search: str | None = None
+    order: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class Insights:
+    def __init__(self, db: Database):
+        self.db = db
+        db.connection.create_function("similarity", 2, trigram_similarity, deterministic=True)
+
+    # Reading ------------------------------------------------------------------------------------
+    def by_id_or_short_id(self, project_id: int, ident: str, *, include_deleted: bool = False) -> sqlite3.Row | None:
+        """PostHog's safely_get_object: all digits try the primary key first, then the short_id."""
+        live = "" if include_deleted else " AND deleted = 0"
+        if ident.isdigit() and int(ident) <= MAX_SQLITE_INT:
+            row = self.db.one(f"SELECT * FROM insights WHERE id = ? AND project_id = ?{live}", (int(ident), project_id))
+            if row:
+                return row
+        return self.db.one(
+            f"SELECT * FROM insights WHERE short_id = ? AND project_id = ?{live} ORDER BY id LIMIT 1",
+            (ident, project_id),
+        )
+
+    def by_ids(self, project_id: int, ids: Iterable[int], *, deleted: bool | None = False) -> list[sqlite3.Row]:
+        wanted = sorted({i for i in ids if 0 < i <= MAX_SQLITE_INT})
+        if not wanted:
+            return []
+        state = "" if deleted is None else f" AND deleted = {int(deleted)}"
+        return self.db.query(
+            f"SELECT * FROM insights WHERE project_id = ?{state} AND id IN ({_marks(wanted)}) ORDER BY id",
+            (project_id, *wanted),
+        )
+
+    def page(self, q: ListQuery) -> tuple[int, list[sqlite3.Row], dict[int, str]]:
+        """(count, rows of the page, search match type per id when searching)."""
+        where, params = self._where(q)
+        if q.search:
+            return self._search_page(q, where, params)
+        total = self.db.scalar(f"SELECT COUNT(*) FROM insights i WHERE {where}", params)
+        rows = self.db.query(
+            f"SELECT * FROM insights i WHERE {where} ORDER BY {_order_by(q.order)} LIMIT ? OFFSET ?",
+            (*params, q.limit, q.offset),
+        )
+        return total, rows, {}
+
+    def _search_page(self, q: ListQuery, where: str, params: list[Any]) -> tuple[int, list[sqlite3.Row], dict[int, str]]:
+        """Exact (substring) matches; only when there are none, similar (trigram) ones."""
+        term = q.search.lower()
+        like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        exact = (
+            "(lower(i.name) LIKE ? ESCAPE '\\' OR lower(i.derived_name) LIKE ? ESCAPE '\\'"
+            " OR lower(i.description) LIKE ? ESCAPE '\\'"
+            " OR EXISTS (SELECT 1 FROM insight_tags t WHERE t.insight_id = i.id AND t.tag LIKE ? ESCAPE '\\'))"
+        )
+        exact_where, exact_params = f"{where} AND {exact}", [*params, like, like, like, like]
+        total = self.db.scalar(f"SELECT COUNT(*) FROM insights i WHERE {exact_where}", exact_params)
+        match_type, condition, cond_params = "exact", exact_where, exact_params
+        relevance = "coalesce(i.name, i.derived_name, '') COLLATE NOCASE, i.id DESC"
+        if total == 0:
+            score = "max(similarity(?, coalesce(i.name, '')), similarity(?, coalesce(i.derived_name, '')), similarity(?, coalesce(i.description, '')))"
+            condition = f"{where} AND {score} >= {SIMILARITY_THRESHOLD}"
+            cond_params = [*params, term, term, term]
+            total = self.db.scalar(f"SELECT COUNT(*) FROM insights i WHERE {condition}", cond_params)
+            match_type = "similar"
+            relevance = f"{score} DESC, i.id DESC"
+            order_params = [term, term, term]
+        else:
+            order_params = []
+        order = _order_by(q.order) if q.order else relevance
+        rows = self.db.query(
+            f"SELECT * FROM insights i WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*cond_params, *([] if q.order else order_params), q.limit, q.offset),
+        )
+        return total, rows, {row["id"]: match_type for row in rows}
+
+    def _where(self, q: ListQuery) -> tuple[str, list[Any]]:
+        clauses, params = ["i.project_id = ?", "i.deleted = 0"], [q.project_id]
+
+        def add(clause: str, *values: Any) -> None:
+            clauses.append(clause)
+            params.extend(values)
+
+        if q.short_id is not None:
+            add("i.short_id = ?", q.short_id)
+        if q.saved is True:
+            add(
+                "(i.saved = 1 OR EXISTS (SELECT 1 FROM dashboard_tiles dt JOIN dashboards d ON d.id = dt.dashboard_id"
+                " WHERE dt.insight_id = i.id AND coalesce(dt.deleted, 0) = 0 AND d.deleted = 0"
+                " AND d.creation_mode != 'unlisted'))"
+            )
+        elif q.saved is False:
+            add("i.saved = 0")
+        if q.created_by_ids:
+            add(f"i.created_by_id IN ({_marks(q.created_by_ids)})", *map(storable_id, q.created_by_ids))
+        if q.created_by_user_id is not None:
+            add("i.created_by_id = ?", q.created_by_user_id)
+        if q.favorited_only:
+            add("i.favorited = 1")
+        if q.kind:
+            add("i.kind = ?", q.kind)
+        for column, op, value in (
+            ("last_modified_at", ">", q.modified_after), ("last_modified_at", "<", q.modified_before),
+            ("created_at", ">", q.created_after), ("created_at", "<", q.created_before),
+            ("last_viewed_at", ">", q.viewed_after), ("last_viewed_at", "<", q.viewed_before),
+        ):
+            if value is not None:
+                add(f"i.{column} {op} ?", value)
+        for dashboard_id in q.on_every_dashboard:
+            add(
+                "EXISTS (SELECT 1 FROM dashboard_tiles dt WHERE dt.insight_id = i.id AND dt.dashboard_id = ?"
+                " AND coalesce(dt.deleted, 0) = 0)",
+                storable_id(dashboard_id),
+            )
+        if q.with_any_tag:
+            add(f"EXISTS (SELECT 1 FROM insight_tags t WHERE t.insight_id = i.id AND t.tag IN ({_marks(q.with_any_tag)}))", *q.with_any_tag)
+        if q.mentioning_flag:
+            needle = f"%$feature/{q.mentioning_flag}%"
+            add("(i.query LIKE ? OR i.filters LIKE ? OR i.filters LIKE ?)", needle, needle, f"%{q.mentioning_flag}%")
+        for event in q.using_every_event:
+            add("EXISTS (SELECT 1 FROM json_each(i.events) e WHERE e.value = ?)", event)
+        if q.excluded_names:
+            add(f"coalesce(i.name, '') NOT IN ({_marks(q.excluded_names)})", *q.excluded_names)
+        return " AND ".join(clauses), params
+
+    def tags_of(self, ids: Sequence[int]) -> dict[int, list[str]]:
+        tags: dict[int, list[str]] = {i: [] for i in ids}
+        if ids:
+            for row in self.db.query(
+                f"SELECT insight_id, tag FROM insight_tags WHERE insight_id IN ({_marks(ids)}) ORDER BY tag", ids
+            ):
+                tags[row[0]].append(row[1])
+        return tags
+
+    def tiles_of(self, ids: Sequence[int]) -> dict[int, list[sqlite3.Row]]:
+        """Shown tiles (not hidden, dashboard not deleted) per insight."""
+        tiles: dict[int, list[sqlite3.Row]] = {i: [] for i in ids}
+        if ids:
+            for row in self.db.query(
+                "SELECT dt.* FROM dashboard_tiles dt JOIN dashboards d ON d.id = dt.dashboard_id"
+                f" WHERE dt.insight_id IN ({_marks(ids)}) AND coalesce(dt.deleted, 0) = 0 AND d.deleted = 0"
+                " ORDER BY dt.id",
+                ids,
+            ):
+                tiles[row["insight_id"]].append(row)
+        return tiles
+
+    def tile(self, insight_id: int, dashboard_id: int) -> sqlite3.Row | None:
+        return self.db.one(
+            "SELECT dt.* FROM dashboard_tiles dt JOIN dashboards d ON d.id = dt.dashboard_id"
+            " WHERE dt.insight_id = ? AND dt.dashboard_id = ? AND coalesce(dt.deleted, 0) = 0 AND d.deleted = 0",
+            (insight_id, storable_id(dashboard_id)),
+        )
+
+    def dashboards(self, project_id: int, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
+        wanted = sorted({i for i in ids if 0 < i <= MAX_SQLITE_INT})
+        if not wanted:
+            return {}
+        rows = self.db.query(
+            f"SELECT * FROM dashboards WHERE project_id = ? AND deleted = 0 AND id IN ({_marks(wanted)})",
+            (project_id, *wanted),
+        )
+        return {row["id"]: row for row in rows}
+
+    # Writing ------------------------------------------------------------------------------------
+    def new_short_id(self, team_id: int) -> str:
+        while True:
+            candidate = "".join(secrets.choice(SHORT_ID_ALPHABET) for _ in range(8))
+            if not self.db.scalar("SELECT 1 FROM insights WHERE team_id = ? AND short_id = ?", (team_id, candidate)):
+                return candidate
+
+    def insert(self, values: dict[str, Any]) -> int:
+        columns = [c for c in INSIGHT_COLUMNS if c in values]
+        cursor = self.db.execute(
+            f"INSERT INTO insights ({', '.join(_quoted(c) for c in columns)}) VALUES ({_marks(columns)})",
+            [_column_value(values[c]) for c in columns],
+        )
+        return cursor.lastrowid
+
+    def update(self, insight_id: int, values: dict[str, Any]) -> None:
+        columns = [c for c in INSIGHT_COLUMNS if c in values]
+        if columns:
+            self.db.execute(
+                f"UPDATE insights SET {', '.join(f'{_quoted(c)} = ?' for c in columns)} WHERE id = ?",
+                [*(_column_value(values[c]) for c in columns), insight_id],
+            )
+
+    def set_deleted(self, ids: Sequence[int], deleted: bool, *, now: str, user_id: int) -> None:
+        self.db.execute(
+            f"UPDATE insights SET deleted = ?, updated_at = ?, last_modified_at = ?, last_modified_by_id = ?"
+            f" WHERE id IN ({_marks(ids)})",
+            (int(deleted), now, now, user_id, *ids),
+        )
+
+    def set_tags(self, insight_id: int, tags: Iterable[str]) -> None:
+        self.db.execute("DELETE FROM insight_tags WHERE insight_id = ?", (insight_id,))
+        self.db.executemany(
+            "INSERT INTO insight_tags (insight_id, tag) VALUES (?, ?)", [(insight_id, t) for t in sorted(set(tags))]
+        )
+
+    def set_tiles_hidden(self, insight_ids: Sequence[int], hidden: bool) -> None:
+        self.db.execute(
+            f"UPDATE dashboard_tiles SET deleted = ? WHERE insight_id IN ({_marks(insight_ids)})",
+            (1 if hidden else 0, *insight_ids),
+        )
+
+    def place_on_dashboards(self, insight_id: int, dashboard_ids: Sequence[int]) -> None:
+        """Show the insight on exactly these dashboards (tiles added, hidden or shown again)."""
+        keep = set(dashboard_ids)
+        existing = {row["dashboard_id"]: row for row in self.db.query(
+            "SELECT * FROM dashboard_tiles WHERE insight_id = ?", (insight_id,))}
+        for dashboard_id, tile in existing.items():
+            hidden = dashboard_id not in keep
+            if bool(tile["deleted"]) != hidden:
+                self.db.execute("UPDATE dashboard_tiles SET deleted = ? WHERE id = ?", (int(hidden), tile["id"]))
+        for dashboard_id in sorted(keep - existing.keys()):
+            self.db.execute(
+                "INSERT INTO dashboard_tiles (dashboard_id, insight_id, deleted) VALUES (?, ?, NULL)",
+                (dashboard_id, insight_id),
+            )
+
+    # Views --------------------------------------------------------------------------------------
+    def record_views(self, team_id: int, user_id: int, insight_ids: Sequence[int], now: str) -> None:
+        """Upsert one view per (team, user, insight); the insight remembers its latest view."""
+        self.db.executemany(
+            "INSERT INTO insight_views (team_id, user_id, insight_id, last_viewed_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (team_id, user_id, insight_id) DO UPDATE SET last_viewed_at = excluded.last_viewed_at",
+            [(team_id, user_id, i, now) for i in insight_ids],
+        )
+        if insight_ids:
+            self.db.execute(
+                f"UPDATE insights SET last_viewed_at = ? WHERE id IN ({_marks(insight_ids)})", (now, *insight_ids)
+            )
+
+    def last_viewed_by(self, team_id: int, user_id: int, limit: int) -> list[sqlite3.Row]:
+        """The user's latest views in this exact team, live insights only, newest first."""
+        return self.db.query(
+            "SELECT i.*, v.last_viewed_at AS viewer_last_viewed_at FROM insight_views v"
+            " JOIN insights i ON i.id = v.insight_id"
+            " WHERE v.team_id = ? AND v.user_id = ? AND i.deleted = 0"
+            " ORDER BY v.last_viewed_at DESC, i.id DESC LIMIT ?",
+            (team_id, user_id, limit),
+        )
+
+    def trending(self, project_id: int, since: str, limit: int) -> list[sqlite3.Row]:
+        """Live insights viewed since `since`, by viewer count, then last_modified_at."""
+        return self.db.query(
+            "SELECT i.*, count(v.user_id) AS view_count FROM insights i"
+            " JOIN insight_views v ON v.insight_id = i.id AND v.last_viewed_at >= ?"
+            " WHERE i.project_id = ? AND i.deleted = 0"
+            " GROUP BY i.id ORDER BY view_count DESC, i.last_modified_at DESC, i.id DESC LIMIT ?",
+            (since, project_id, limit),
+        )
+
+    def recent_viewers(self, team_id: int, insight_ids: Sequence[int], since: str, per_insight: int) -> dict[int, list[int]]:
+        viewers: dict[int, list[int]] = {i: [] for i in insight_ids}
+        if insight_ids:
+            for row in self.db.query(
+                "SELECT insight_id, user_id FROM insight_views"
+                f" WHERE team_id = ? AND last_viewed_at >= ? AND insight_id IN ({_marks(insight_ids)})"
+                " ORDER BY last_viewed_at DESC, user_id",
+                (team_id, since, *insight_ids),
+            ):
+                if len(viewers[row[0]]) < per_insight:
+                    viewers[row[0]].append(row[1])
+        return viewers
+
+
+def storable_id(value: int) -> int:
+    """An id SQLite can hold; ids beyond its range cannot exist, so they become 0 (matches nothing)."""
+    return value if -MAX_SQLITE_INT <= value <= MAX_SQLITE_INT else 0
+
+
+def _order_by(order: str | None) -> str:
+    """SQL ORDER BY for `order`, with Postgres' NULL placement (last ascending, first descending)."""
+    if not order:
+        return 'i."order" IS NULL, i."order", i.id DESC'
+    if order == "-last_viewed_at":
+        return "i.last_viewed_at IS NULL, i.last_viewed_at DESC, i.id DESC"
+    if order == "last_viewed_at":
+        return "i.last_viewed_at IS NOT NULL, i.last_viewed_at, i.id"
+    descending = order.startswith("-")
+    column = "i." + ORDER_COLUMNS[order.lstrip("-")]
+    if descending:
+        return f"{column} IS NULL DESC, {column} DESC, i.id DESC"
+    return f"{column} IS NULL, {column}, i.id"
+
+
+def trigram_similarity(a: str | None, b: str | None) -> float:
+    """pg_trgm's similarity(): shared trigrams of the padded words over all trigrams."""
+    left, right = _trigrams(a or ""), _trigrams(b or "")
+    if not left or not right:
+        return 0.0
+    return len(left & right) / len(left | right)
+
+
+def _trigrams(text: str) -> set[str]:
+    grams: set[str] = set()
+    for word in "".join(c if c.isalnum() else " " for c in text.lower()).split():
+        padded = f"  {word} "
+        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _quoted(column: str) -> str:
+    return f'"{column}"'
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, bool):
+        return int(value)
+    return value
