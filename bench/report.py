@@ -147,15 +147,20 @@ def _prism(p: dict[str, Any] | None) -> list[str]:
         return []
     if "skipped" in p:
         return ["", f"Prism: left out ({p['skipped']})"]
-    lines = ["", f"Prism {p.get('version')} and spec/openapi.yaml:"]
-    for source in ("yaml", "json"):
-        if source in p:
-            outcome = p[source]
-            if outcome["loaded"]:
-                lines.append(f"  {source}: loaded in {outcome['startup_s']} s; start-up warnings: {len(outcome['warnings'])}")
-                lines += [f"    {w[:160]}" for w in outcome["warnings"][:5]]
-            else:
-                lines.append(f"  {source}: NOT loaded: {outcome['error'][:600]}")
+    lines = ["", f"Prism {p.get('version')} and our spec ({p.get('merge_keys_in_yaml')} YAML merge keys `<<:` in spec/openapi.yaml):"]
+    for source, label in (("yaml", "spec/openapi.yaml"), ("json", "JSON rendering (GET /_mock/openapi.json)")):
+        if source not in p:
+            continue
+        outcome = p[source]
+        if not outcome["loaded"]:
+            lines.append(f"  {label}: NOT loaded: {outcome['error'][:600]}")
+            continue
+        verdict = "served faithfully" if outcome["faithful"] else "started, but NOT served faithfully"
+        lines.append(f"  {label}: {verdict} (start-up {outcome['startup_s']} s)")
+        for check in outcome["probes"]:
+            mark = "ok  " if check["holds"] else "FAIL"
+            answer = "" if check["holds"] else f": {check['answer'][:90]}"
+            lines.append(f"    {mark} {check['what']} -> {check['status']}{answer}")
     lines.append(f"  measured with: {p.get('spec_used') or 'nothing (Prism left out)'}")
     return lines
 
