@@ -1,0 +1,126 @@
+"""`posthog-contracts`: hold a deployment (the mock, a self-hosted PostHog, PostHog Cloud) to the spec.
+
+Exit codes: 0 every contract holds, 1 a contract failed, 2 bad usage or configuration.
+Keys are read from --token, POSTHOG_CONTRACTS_TOKENS ("KEY=scope,scope;KEY2=...") or a config
+file; they are never printed, and are redacted from every report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from contracts.report import Redactor
+from contracts.runner import SUITES, Options, run
+from contracts.target import Key, Target
+
+TOKENS_ENV = "POSTHOG_CONTRACTS_TOKENS"
+
+
+class UsageError(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        return 2
+    except UsageError as problem:
+        print(f"posthog-contracts: {problem}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posthog-contracts", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="run the contract suites against a target")
+    run_cmd.add_argument("--target", help="cloud-us, cloud-eu, or a base URL (same as --base-url)")
+    run_cmd.add_argument("--base-url", help="e.g. http://127.0.0.1:8010")
+    run_cmd.add_argument("--project-id", help="the project to test in (default: 1, or the config file's)")
+    run_cmd.add_argument("--token", action="append", default=[], metavar="KEY[=SCOPES]",
+                         help="a personal API key, optionally with its comma-separated scopes (repeatable)")
+    run_cmd.add_argument("--token-scopes", help="scopes of a single --token given without them")
+    run_cmd.add_argument("--session-cookie", help="a logged-in session cookie, for session-only operations")
+    run_cmd.add_argument("--config", type=Path, help="TOML file: [target] base_url, project_id; [[keys]] value or env, scopes")
+    run_cmd.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated, from {', '.join(SUITES)}")
+    run_cmd.add_argument("--examples", type=int, default=25, help="conformance examples per operation (default 25)")
+    run_cmd.add_argument("--scope-examples", type=int, default=300, help="scope suite draws (default 300)")
+    run_cmd.add_argument("--semantic-examples", type=int, default=25, help="state machine runs (default 25)")
+    run_cmd.add_argument("--seed", type=int, help="seed of every suite (default random; printed)")
+    run_cmd.add_argument("--workers", type=int, default=1, help="conformance workers (default 1)")
+    run_cmd.add_argument("--thorough", action="store_true", help="run the coverage phase on every operation")
+    run_cmd.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    target = build_target(args)
+    suites = tuple(s.strip() for s in args.suites.split(",") if s.strip())
+    unknown = set(suites) - set(SUITES)
+    if unknown:
+        raise UsageError(f"unknown suites {sorted(unknown)}; choose from {', '.join(SUITES)}")
+    options = Options(suites=suites, examples=args.examples, scope_examples=args.scope_examples,
+                      semantic_examples=args.semantic_examples, workers=args.workers, thorough=args.thorough)
+    if args.seed is not None:
+        options.seed = args.seed
+    report = run(target, options)
+    redact = Redactor(target.secrets())
+    print(report.console(redact))
+    if args.junit_xml:
+        args.junit_xml.parent.mkdir(parents=True, exist_ok=True)
+        args.junit_xml.write_text(report.junit_xml(redact), encoding="utf-8")
+    return report.exit_code
+
+
+def build_target(args: argparse.Namespace) -> Target:
+    config = _config(args.config)
+    target_cfg = config.get("target", {})
+    base = args.base_url or args.target or target_cfg.get("base_url") or os.environ.get("POSTHOG_CONTRACTS_BASE_URL")
+    if not base:
+        raise UsageError("give --base-url (or --target cloud-us|cloud-eu|URL)")
+    keys = [_key_from_flag(flag, args.token_scopes if len(args.token) == 1 else None) for flag in args.token]
+    keys += [_key_from_flag(part) for part in os.environ.get(TOKENS_ENV, "").split(";") if part.strip()]
+    keys += [_key_from_config(entry) for entry in config.get("keys", [])]
+    target = Target(
+        base_url=Target.resolve_base_url(base),
+        project_id=str(args.project_id or target_cfg.get("project_id") or 1),
+        keys=keys,
+        session_cookie=args.session_cookie or target_cfg.get("session_cookie") or os.environ.get("POSTHOG_CONTRACTS_SESSION"),
+    )
+    return target
+
+
+def _key_from_flag(flag: str, scopes: str | None = None) -> Key:
+    value, _, listed = flag.partition("=")
+    listed = listed or scopes
+    if not listed:
+        raise UsageError("every key needs its scopes: --token KEY=scope,scope (or --token-scopes for a single key)")
+    return Key(value.strip(), tuple(s.strip() for s in listed.split(",") if s.strip()))
+
+
+def _key_from_config(entry: dict[str, Any]) -> Key:
+    value = entry.get("value") or os.environ.get(entry.get("env", ""), "")
+    if not value:
+        raise UsageError(f"a [[keys]] entry has no value (env {entry.get('env')!r} is unset)")
+    teams = entry.get("scoped_teams")
+    return Key(value, tuple(entry.get("scopes", ())), tuple(teams) if teams else None)
+
+
+def _config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as problem:
+        raise UsageError(f"cannot read {path}: {problem}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Requests for the hypothesis suites: a curl line for each, and throttling honoured.
+
+PostHog throttles personal-API-key requests per key (fact sheet §7.3). A 429 is never a
+contract failure: the client waits as told (Retry-After, or the seconds in the detail), retries a
+bounded number of times, and counts it for the report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import httpx
+
+from contracts.target import Target
+
+WAIT_IN_DETAIL = re.compile(r"available in (\d+) seconds")
+
+
+@dataclass
+class Exchange:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    response: httpx.Response
+
+    def curl(self) -> str:
+        parts = ["curl", "-X", self.method]
+        for name, value in self.headers.items():
+            shown = "Bearer [Filtered]" if name.lower() == "authorization" else "[Filtered]" if name.lower() == "cookie" else value
+            parts += ["-H", f"{name}: {shown}"]
+        if self.body is not None:
+            parts += ["-d", json.dumps(self.body)]
+        parts.append(self.url)
+        return " ".join(shlex.quote(p) for p in parts)
+
+
+@dataclass
+class Client:
+    target: Target
+    max_retries: int = 5
+    max_wait: float = 120.0
+    sleep: Callable[[float], None] = time.sleep
+    throttled: int = 0
+    waited: float = 0.0
+    exchanges: list[Exchange] = field(default_factory=list)
+    before_request: Callable[[str, str, "Key | None"], None] | None = None  # noqa: F821 (pacing hook)
+
+    def __post_init__(self) -> None:
+        self._http = self.target.client()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(self, method: str, path: str, *, key: Any = None, session: bool = False,
+                params: dict[str, Any] | None = None, body: Any = None) -> Exchange:
+        headers: dict[str, str] = {}
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key.value}"
+        if session and self.target.session_cookie:
+            headers["Cookie"] = f"sessionid={self.target.session_cookie}"
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        content = json.dumps(body).encode() if body is not None else None
+        for attempt in range(self.max_retries + 1):
+            if self.before_request:
+                self.before_request(method, path, key)
+            response = self._http.request(method, path, params=params, content=content, headers=headers)
+            if response.status_code != 429 or attempt == self.max_retries:
+                break
+            wait = min(self._wait_for(response), self.max_wait)
+            self.throttled += 1
+            self.waited += wait
+            self.sleep(wait)
+        exchange = Exchange(method, str(response.request.url), headers, body, response)
+        self.exchanges.append(exchange)
+        return exchange
+
+    @staticmethod
+    def _wait_for(response: httpx.Response) -> float:
+        retry_after = response.headers.get("retry-after", "")
+        if retry_after.isdigit():
+            return float(retry_after)
+        try:
+            found = WAIT_IN_DETAIL.search(response.json().get("detail", ""))
+        except (ValueError, AttributeError):
+            found = None
+        return float(found.group(1)) if found else 1.0
