@@ -82,7 +82,7 @@ class MockServer:
             self.legacy_writes.refuse(operation, body.json())
             call = Call(
                 operation=operation, principal=principal, team=team, path=path_values, query=query_values,
-                body=validator.body(body.json()), url=str(request.url), headers=request.headers,
+                body=validator.body(body.json(), sent=body.sent), url=str(request.url), headers=request.headers,
                 store=self.store, clock=self.clock,
             )
             with self.store.transaction(write=operation.is_write):
@@ -142,8 +142,13 @@ class RequestBody:
             chunks.append(chunk)
         return cls(b"".join(chunks), request.headers.get("content-type", ""))
 
+    @property
+    def sent(self) -> bool:
+        """Whether there is a body at all (a JSON `null` is one; nothing but whitespace is not)."""
+        return bool(self.raw.strip())
+
     def json(self) -> Any:
-        """None for an empty body; 415 for a non-JSON media type, 400 for JSON that does not parse."""
+        """None for an empty body (or JSON null); 415 for a non-JSON media type, 400 for JSON that does not parse."""
         if not self._done:
             self._parsed = self._parse()
             self._done = True

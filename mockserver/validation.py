@@ -75,7 +75,9 @@ class RequestValidator:
     def query(self, raw: Mapping[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for param in self.query_params:
-            if param.name in raw:
+            if param.name in raw and param.checked_by_handler:
+                values[param.name] = raw[param.name]  # the handler tells its failures apart
+            elif param.name in raw:
                 values[param.name] = self._parameter(param, raw[param.name])
             elif param.required:
                 raise Problem(param.name, "required", "required", "This field is required.", param.name).error(param.errors)
@@ -94,10 +96,16 @@ class RequestValidator:
         return value
 
     # Body ---------------------------------------------------------------------------------------
-    def body(self, parsed: Any) -> Any:
-        """The body as the handler sees it: the caller's key field and read-only fields left out."""
+    def body(self, parsed: Any, *, sent: bool = False) -> Any:
+        """The body as the handler sees it: the caller's key field and read-only fields left out.
+
+        No body is an empty object, but a JSON `null` is refused as DRF refuses it
+        (Serializer.errors: "No data provided", code null).
+        """
         if self.body_validator is None:
             return None
+        if parsed is None and sent:
+            raise errors.validation_error("No data provided", None, code="null")
         body = {} if parsed is None else parsed
         if not isinstance(body, dict):
             raise errors.validation_error(f"Invalid data. Expected a dictionary, but got {_python_type(body)}.", None)
