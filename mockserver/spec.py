@@ -35,6 +35,7 @@ class Parameter:
     json_encoded: bool
     errors: Mapping[str, Mapping[str, Any]]
     example: Any = None
+    checked_by_handler: bool = False
 
     @property
     def default(self) -> Any:
@@ -189,6 +190,7 @@ class Spec:
             json_encoded=json_encoded,
             errors=raw.get("x-posthog-errors", {}),
             example=example,
+            checked_by_handler=bool(raw.get("x-checked-by-handler", False)),
         )
 
     def _body_schema(self, raw: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -12,7 +13,7 @@ from mockserver import errors, property_filters
 from mockserver.clock import iso
 from mockserver.dates import parse
 from mockserver.handlers import Call, Reply, handles
-from mockserver.pagination import limit_offset_links, with_params
+from mockserver.pagination import limit_offset_links, replaced_in_place
 from mockserver.store.elements import representation
 from mockserver.store.insights import MAX_SQLITE_INT
 
@@ -65,7 +66,7 @@ def elements_destroy(call: Call) -> Reply:
 def elements_stats(call: Call) -> Reply:
     """Click counts per (element chain, event), most first; the window defaults to the last 7 days."""
     q = call.query
-    events = _included_events(q.get("include"))
+    events = _included_events(call)
     since = parse(q.get("date_from", "-7d"), call.moment)
     if since is not None and "date_from" in q and not q["date_from"].startswith("-"):
         since = since.replace(hour=0, minute=0, second=0, microsecond=0)  # absolute dates start the day
@@ -88,8 +89,8 @@ def elements_stats(call: Call) -> Reply:
         {"count": count, "hash": _chain_hash(chain), "type": event, "elements": _chain(chain, depth, attributes)}
         for (chain, event), count in ranked[offset:offset + limit]
     ]
-    following = with_params(call.url, offset=offset + limit) if offset + limit < len(ranked) else None
-    previous = with_params(call.url, offset=offset - limit) if offset - limit >= 0 else None
+    following = replaced_in_place(call.url, offset=offset + limit) if offset + limit < len(ranked) else None
+    previous = replaced_in_place(call.url, offset=offset - limit) if offset - limit >= 0 else None
     return Reply(200, {"results": results, "next": following, "previous": previous},
                  headers={"Cache-Control": "public, max-age=30", "Vary": "Accept, Accept-Encoding, Query-String"})
 
@@ -110,12 +111,25 @@ def elements_values(call: Call) -> Reply:
     return Reply(200, [{"name": value} for value, _ in ranked])
 
 
-def _included_events(raw: str | None) -> list[str]:
-    """Comma-separated or a JSON array (the spec's pattern already allows only click events)."""
-    if not raw:
+def _included_events(call: Call) -> list[str]:
+    """Comma-separated names or a JSON array of them, checked as PostHog's view checks them: a
+    value that starts like JSON must be a JSON array of strings, then every name a click event
+    (the spec's pattern, whose `invalid` error says so)."""
+    raw = call.query.get("include")
+    if raw is None:
         return list(CLICK_EVENTS)
-    names = json.loads(raw) if raw.lstrip().startswith("[") else raw.split(",")
-    return list(dict.fromkeys(name.strip() for name in names))
+    names: Any = raw.split(",")
+    if raw.startswith("["):
+        try:
+            names = json.loads(raw)
+        except ValueError:
+            raise errors.validation_error("include must be a valid JSON array when passed as one")
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise errors.validation_error("include must be a JSON array of event names")
+    param = call.operation.parameter("include")
+    if not re.fullmatch(param.schema["pattern"], raw):
+        raise errors.APIError.from_spec(param.errors["invalid"], attr=None)
+    return list(dict.fromkeys(names))
 
 
 def _chain(raw: str, depth: int | None, data_attributes: str | None) -> list[dict[str, Any]]:
