@@ -278,7 +278,11 @@ class Insights:
 
     # Views --------------------------------------------------------------------------------------
     def record_views(self, team_id: int, user_id: int, insight_ids: Sequence[int], now: str) -> None:
-        """Upsert one view per (team, user, insight); the insight remembers its latest view."""
+        """Upsert one view per (team, user, insight); the insight remembers its latest view.
+
+        Latest, not last written: PostHog annotates Max(last_viewed_at) over the views, and the
+        seed (or a view recorded with an older time) may write an earlier view after a later one.
+        """
         self.db.executemany(
             "INSERT INTO insight_views (team_id, user_id, insight_id, last_viewed_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (team_id, user_id, insight_id) DO UPDATE SET last_viewed_at = excluded.last_viewed_at",
@@ -286,7 +290,9 @@ class Insights:
         )
         if insight_ids:
             self.db.execute(
-                f"UPDATE insights SET last_viewed_at = ? WHERE id IN ({_marks(insight_ids)})", (now, *insight_ids)
+                "UPDATE insights SET last_viewed_at = ?"
+                f" WHERE id IN ({_marks(insight_ids)}) AND (last_viewed_at IS NULL OR last_viewed_at < ?)",
+                (now, *insight_ids, now),
             )
 
     def last_viewed_by(self, team_id: int, user_id: int, limit: int) -> list[sqlite3.Row]:
