@@ -17,6 +17,8 @@ INSIGHT_SOURCE_KINDS = {
     "LifecycleQuery": "LIFECYCLE",
 }
 WRAPPER_KINDS = {"InsightVizNode", "DataTableNode", "DataVisualizationNode"}
+# The table queries generate_metadata accepts besides insights, and what their rows are.
+TABLE_LABELS = {"EventsQuery": "Events", "ActorsQuery": "People", "GroupsQuery": "Groups"}
 
 
 def wrap(query: dict[str, Any]) -> dict[str, Any]:
@@ -97,8 +99,8 @@ def _metadata(query: dict[str, Any]) -> dict[str, str]:
         return {"name": f"{subject} stickiness", "description": f"On how many days people did {subject}{window}."}
     if kind in ("PathsQuery", "PathsV2Query"):
         return {"name": "User paths", "description": f"The paths people take through the product{window}."}
-    if kind in ("EventsQuery", "ActorsQuery"):
-        label = "Events" if kind == "EventsQuery" else "People"
+    if kind in TABLE_LABELS:
+        label = TABLE_LABELS[kind]
         return {"name": f"{label} table", "description": f"A table of {label.lower()}{window}."}
     return {"name": "Insight", "description": "An insight of this project."}
 
