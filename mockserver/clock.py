@@ -6,8 +6,12 @@ from datetime import datetime, timedelta, timezone
 
 
 def iso(moment: datetime) -> str:
-    """PostHog's (DRF's) rendering of an aware datetime: ISO 8601 in UTC with a `Z`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """PostHog's (DRF's) rendering of an aware datetime: ISO 8601 in UTC with a `Z`.
+
+    Stored times are compared as text, so the year is always four digits (strftime's `%Y`
+    writes year 999 as "999", which sorts after "2026").
+    """
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class Clock:

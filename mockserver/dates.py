@@ -27,7 +27,12 @@ def parse(value: str, now: datetime) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         moment = datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # hours from year 1 or 9999 with an offset: before or after anything stored
+        return EARLIEST if moment.year == 1 else LATEST
 
 
 def parse_iso(value: str, now: datetime) -> str | None:
