@@ -11,6 +11,14 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+MAX_SQL_LIMIT, MAX_SQL_OFFSET = 2**31, 2**62
+
+
+def sql_window(limit: int, offset: int) -> tuple[int, int]:
+    """The page as SQLite can be asked for it (its integers end at 2**63-1); links are built from
+    the values the caller sent, as DRF builds them."""
+    return min(limit, MAX_SQL_LIMIT), min(offset, MAX_SQL_OFFSET)
+
 
 def sorted_with(url: str, **changes: object | None) -> str:
     """DRF's replace_query_param/remove_query_param: these parameters set (None removes one),

@@ -7,14 +7,14 @@ from typing import Any
 
 from mockserver import errors
 from mockserver.handlers import Call, Reply, handles
-from mockserver.pagination import limit_offset_links
+from mockserver.pagination import limit_offset_links, sql_window
 
 
 @handles("projects_list")
 def projects_list(call: Call) -> Reply:
     organization_id = _current_organization(call)
-    limit, offset = min(call.query.get("limit", 100), 2**31), min(call.query.get("offset", 0), 2**62)
-    count, projects = call.store.accounts.projects_of_organization(organization_id, limit, offset)
+    limit, offset = call.query.get("limit", 100), call.query.get("offset", 0)
+    count, projects = call.store.accounts.projects_of_organization(organization_id, *sql_window(limit, offset))
     following, previous = limit_offset_links(call.url, limit=limit, offset=offset, count=count)
     return Reply(200, {"count": count, "next": following, "previous": previous, "results": [project_basic(p) for p in projects]})
 

@@ -13,7 +13,7 @@ from mockserver import errors, property_filters
 from mockserver.clock import iso
 from mockserver.dates import parse
 from mockserver.handlers import Call, Reply, handles
-from mockserver.pagination import limit_offset_links, replaced_in_place
+from mockserver.pagination import limit_offset_links, replaced_in_place, sql_window
 from mockserver.store.elements import representation
 from mockserver.store.insights import MAX_SQLITE_INT
 
@@ -32,8 +32,8 @@ def _element(call: Call):
 
 @handles("elements_list")
 def elements_list(call: Call) -> Reply:
-    limit, offset = min(call.query.get("limit", 100), 2**31), min(call.query.get("offset", 0), 2**62)
-    count, rows = call.store.elements.page(call.team.id, limit, offset)
+    limit, offset = call.query.get("limit", 100), call.query.get("offset", 0)
+    count, rows = call.store.elements.page(call.team.id, *sql_window(limit, offset))
     following, previous = limit_offset_links(call.url, limit=limit, offset=offset, count=count)
     return Reply(200, {"count": count, "next": following, "previous": previous, "results": [representation(r) for r in rows]})
 

@@ -11,8 +11,7 @@ from mockserver.clock import iso
 from mockserver.dates import EARLIEST
 from mockserver.handlers import Call, Reply, handles
 from mockserver.handlers.insights import changed_fields, live_insight, log_activity, normalize_tags, serializer_context
-from mockserver.pagination import page_links
-from mockserver.store.insights import MAX_SQLITE_INT
+from mockserver.pagination import page_links, sql_window
 
 MY_LAST_VIEWED_LIMIT = 5
 TRENDING_MAX_LIMIT = 100
@@ -27,8 +26,8 @@ def insights_activity(call: Call) -> Reply:
     """Newest first, `page`/`limit` pagination, `total_count` (activity_page_response)."""
     item_id = live_insight(call)["id"] if "id" in call.path else None
     limit, page = call.query["limit"], call.query["page"]
-    offset = min((page - 1) * limit, MAX_SQLITE_INT)
-    total, rows = call.store.activity.page(call.team.project_id, item_id=item_id, limit=min(limit, 2**31), offset=offset)
+    sql_limit, sql_offset = sql_window(limit, (page - 1) * limit)
+    total, rows = call.store.activity.page(call.team.project_id, item_id=item_id, limit=sql_limit, offset=sql_offset)
     users = call.store.accounts.users(row["user_id"] for row in rows)
     results = []
     for row in rows:
@@ -46,7 +45,7 @@ def insights_activity(call: Call) -> Reply:
             "was_impersonated": bool(row["was_impersonated"]),
             "client": row["client"],
         })
-    following, previous = page_links(call.url, page=page, limit=limit, has_next=offset + limit < total)
+    following, previous = page_links(call.url, page=page, limit=limit, has_next=page * limit < total)
     return Reply(200, {"results": results, "next": following, "previous": previous, "total_count": total})
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from mockserver import errors, insight_queries, serializers
 from mockserver.dates import parse_iso
 from mockserver.handlers import Call, Reply, handles
-from mockserver.pagination import limit_offset_links
+from mockserver.pagination import limit_offset_links, sql_window
 from mockserver.store.insights import ListQuery
 
 # The two insights PostHog creates for every feature flag (hide_feature_flag_insights).
@@ -36,6 +36,8 @@ def live_insight(call: Call, *, include_deleted: bool = False) -> sqlite3.Row:
 @handles("insights_list")
 def insights_list(call: Call) -> Reply:
     q = call.query
+    limit, offset = q.get("limit", 100), q.get("offset", 0)
+    sql_limit, sql_offset = sql_window(limit, offset)
     listing = ListQuery(
         project_id=call.team.project_id,
         short_id=q.get("short_id"),
@@ -57,13 +59,13 @@ def insights_list(call: Call) -> Reply:
         excluded_names=FEATURE_FLAG_INSIGHT_NAMES if q.get("hide_feature_flag_insights") else [],
         search=(q.get("search") or "").strip() or None,
         order=q.get("order"),
-        limit=min(q.get("limit", 100), 2**31),
-        offset=min(q.get("offset", 0), 2**62),
+        limit=sql_limit,
+        offset=sql_offset,
     )
     count, rows, search_types = call.store.insights.page(listing)
     ctx = serializer_context(call, search_types=search_types)
     results = serializers.basic(ctx, rows) if q.get("basic") else serializers.full(ctx, rows)
-    following, previous = limit_offset_links(call.url, limit=listing.limit, offset=listing.offset, count=count)
+    following, previous = limit_offset_links(call.url, limit=limit, offset=offset, count=count)
     return Reply(200, {"count": count, "next": following, "previous": previous, "results": results})
 
 
