@@ -69,7 +69,7 @@ def routes(server: "MockServer") -> list[Route]:
 
     async def recent_requests(request: Request) -> Response:
         raw = request.query_params.get("limit", "100")
-        limit = int(raw) if raw.isdigit() else 100
+        limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 100
         return rendering.response(200, {"results": server.journal.recent(limit)})
 
     async def demo(request: Request) -> Response:

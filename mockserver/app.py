@@ -7,8 +7,6 @@ A request flows one way, each step a call into its own module:
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,7 +27,7 @@ from mockserver.settings import LOCAL_ORIGINS, Settings
 from mockserver.spec import Spec, default_spec
 from mockserver.store import Store
 from mockserver.strict import ResponseChecker, StrictModeViolation
-from mockserver.validation import compile_validators
+from mockserver.validation import compile_validators, load_json
 
 JSON_MEDIA_TYPES = ("application/json",)
 
@@ -159,26 +157,11 @@ class RequestBody:
             return None
         media_type = self.content_type.split(";")[0].strip().lower()
         if media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
-            raise errors.unsupported_media_type(media_type or "none")
+            raise errors.unsupported_media_type(self.content_type)  # DRF names the header as sent
         try:
-            return _integral_floats_as_ints(json.loads(self.raw, parse_constant=_refuse_constant))
+            return load_json(self.raw)
         except (ValueError, RecursionError) as error:
             raise errors.parse_error(f"JSON parse error - {error}")
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"Out of range float values are not JSON compliant: {name}")
-
-
-def _integral_floats_as_ints(value: Any) -> Any:
-    """`1.0` is the integer 1 to JSON Schema; keep it an int so it is stored and sent back as one."""
-    if isinstance(value, float) and value.is_integer() and math.fabs(value) < 2**63:
-        return int(value)
-    if isinstance(value, list):
-        return [_integral_floats_as_ints(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
-    return value
 
 
 def create_app(

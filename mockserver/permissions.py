@@ -47,7 +47,7 @@ def resolve_team(store: Store, principal: Principal, raw_id: str) -> Team:
     """The environment a `{project_id}` or `{environment_id}` names; `@current` is the caller's."""
     if raw_id == "@current":
         team_id = principal.user.current_team_id
-    elif raw_id.isdigit() and int(raw_id) <= MAX_TEAM_ID:
+    elif raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 19 and int(raw_id) <= MAX_TEAM_ID:
         team_id = int(raw_id)
     else:
         raise errors.project_not_found()

@@ -161,6 +161,43 @@ def compile_validators(spec: Spec, operations: Iterable[Operation]) -> dict[str,
     return {op.operation_id: RequestValidator(spec, op) for op in operations}
 
 
+# JSON, for bodies and JSON-encoded query parameters ---------------------------------------------
+def load_json(raw: str | bytes) -> Any:
+    """JSON as the mock keeps it; ValueError for anything it could not store or send back.
+
+    `NaN`/`Infinity`, numbers that overflow a float (`1e400`) and lone UTF-16 surrogates
+    (`"\\ud800"`, valid JSON but no UTF-8 text) are refused like a syntax error. `1.0` is the
+    integer 1 to JSON Schema, so integral floats become ints, to be stored and sent back as ints.
+    """
+    return _normalized(json.loads(raw, parse_constant=_refuse_constant))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"Out of range float values are not JSON compliant: {name}")
+
+
+def _normalized(value: Any) -> Any:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("Out of range float values are not JSON compliant")
+        return int(value) if value.is_integer() and math.fabs(value) < 2**63 else value
+    if isinstance(value, str):
+        return _utf8(value)
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    if isinstance(value, dict):
+        return {_utf8(k): _normalized(v) for k, v in value.items()}
+    return value
+
+
+def _utf8(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), which is not text") from None
+    return text
+
+
 # Conditions and DRF's texts -------------------------------------------------------------------------
 def _about_value(name: str, found: list[Any], value: Any, depth: int = 0) -> Problem:
     """The most telling problem with one value (a parameter, or a body field at `depth` 1)."""
@@ -249,12 +286,15 @@ def _coerce(param: Parameter, raw: str) -> tuple[Any, bool]:
     """A query or path string as the JSON type its schema expects (False when it cannot be)."""
     if param.json_encoded:
         try:
-            return json.loads(raw), True
-        except ValueError:
+            return load_json(raw), True
+        except (ValueError, RecursionError):
             return None, False
     expected = param.schema.get("type")
     if expected == "integer":
-        return (int(raw), True) if INTEGER.match(raw) else (None, False)
+        try:
+            return (int(raw), True) if INTEGER.match(raw) else (None, False)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            return None, False
     if expected == "number":
         try:
             number = float(raw)
