@@ -22,7 +22,9 @@ from types import FrameType
 
 from bench import compare, contract_suite, machine, report, scale, tools
 from bench.console import say
+from bench.load import LoadFailed
 from bench.settings import REPO_ROOT, Settings, parse_args
+from bench.targets import TargetFailed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
                 results["scale"] = scale.run(settings, toolbox, workdir, headers)
             if settings.contracts:
                 results["contracts"] = contract_suite.run(settings, workdir, headers, key)
+        except (TargetFailed, LoadFailed) as failure:
+            print(f"bench: failed: {failure}\n(server logs: {artifacts})", file=sys.stderr)
+            return 1
         finally:
             _keep_artifacts(workdir, artifacts)
     results["loadavg_at_end"] = machine.loadavg()
@@ -106,10 +111,11 @@ def _git_state() -> dict[str, str]:
             done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout if done.returncode == 0 else ""
 
-    changed = sorted({line[3:].split("/")[0] for line in git("status", "--porcelain", "--", "mockserver", "spec").splitlines()})
-    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown", "dirty": ", ".join(changed)}
+    porcelain = git("status", "--porcelain", "--", "mockserver", "spec", "contracts").splitlines()
+    changed = sorted({line[3:].split("/")[0] for line in porcelain if len(line) > 3})
+    return {"commit": git("rev-parse", "--short", "HEAD").strip() or "unknown", "dirty": ", ".join(changed)}
 
 
 def _keep_artifacts(workdir: Path, artifacts: Path) -> None:

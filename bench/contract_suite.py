@@ -1,17 +1,19 @@
-"""The contract suite's full default run against a fresh mock: wall time (issue 5: within 2 minutes).
+"""The contract suite's full default run against a fresh mock: wall time and examples per second
+(issue 5: within 2 minutes).
 
-The suite is `posthog-contracts run --base-url URL --project-id N --token KEY [--junit-xml PATH]`
-(issue 4). Until contracts/ has that CLI the run is reported as not available: no figure is
-made up for it.
+The suite is `posthog-contracts run --base-url URL --project-id N --token KEY=SCOPES
+[--junit-xml PATH]` (issue 4). Until contracts/ has that CLI the run is reported as not
+available: no figure is made up for it. Examples per second come from the case counts the
+suite itself prints per suite; when its output has none, none are reported.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from bench import targets, workloads
@@ -19,6 +21,10 @@ from bench.console import say
 from bench.settings import REPO_ROOT, Settings
 
 RUN_CLI = "import sys; from contracts.cli import main; sys.exit(main())"
+# The suite's console summary: "<suite> PASSED|FAILED (n failures)  <cases> cases  <seconds> s"
+SUITE_LINE = re.compile(r"^(?P<suite>\S+)\s+(?P<verdict>PASSED|FAILED \(\d+ failures?\))\s+(?P<cases>\d+) cases\s+(?P<seconds>[\d.]+) s\s*$")
+# Quick mode proves the hook works; the full run uses the suite's own defaults.
+QUICK_EXAMPLES = ["--examples", "2", "--scope-examples", "20", "--semantic-examples", "2"]
 
 
 def unavailable_reason() -> str | None:
@@ -45,34 +51,41 @@ def run(settings: Settings, workdir: Path, headers: dict[str, str], key: str) ->
     with targets.running(targets.mock_launch(workdir / "contracts.sqlite3", scale=0, workers=settings.workers,
                                              probe=probe, headers=headers), workdir) as mock:
         command = [sys.executable, "-c", RUN_CLI, "run", "--base-url", mock.base_url, "--project-id", "1",
-                   "--token", key, "--junit-xml", str(junit)]
-        say("contract suite: full default run against a fresh mock")
+                   "--token", f"{key}=*", "--junit-xml", str(junit)]
+        if settings.quick:
+            command += QUICK_EXAMPLES
+        say(f"contract suite: {'quick' if settings.quick else 'full default'} run against a fresh mock")
         began = time.perf_counter()
         try:
             done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
                                   timeout=settings.contracts_timeout_s)
         except subprocess.TimeoutExpired:
-            return {"status": "timeout", "timeout_s": settings.contracts_timeout_s,
-                    "command": _shown(command, key)}
+            return {"status": "timeout", "wall_s": settings.contracts_timeout_s, "command": _shown(command, key)}
         wall = time.perf_counter() - began
+    suites = parse_suites(done.stdout)
+    cases = sum(s["cases"] for s in suites.values()) if suites else None
     return {
         "status": "passed" if done.returncode == 0 else "failed",
+        "mode": "quick (reduced examples)" if settings.quick else "full default",
         "exit_code": done.returncode,
         "wall_s": round(wall, 1),
-        "junit_testcases": _testcases(junit),
+        "suites": suites,
+        "cases": cases,
+        "cases_per_s": round(cases / wall, 1) if cases and wall else None,
         "command": _shown(command, key),
         "output_tail": (done.stdout + done.stderr).strip().splitlines()[-15:],
     }
 
 
-def _testcases(junit: Path) -> int | None:
-    """Test cases in the JUnit report, if the CLI wrote one (the suite's own unit of work)."""
-    if not junit.is_file():
-        return None
-    try:
-        return sum(1 for _ in ElementTree.parse(junit).getroot().iter("testcase"))
-    except ElementTree.ParseError:
-        return None
+def parse_suites(output: str) -> dict[str, dict[str, object]]:
+    """{suite: {verdict, cases, seconds}} from the suite's console summary lines."""
+    found = {}
+    for line in output.splitlines():
+        match = SUITE_LINE.match(line.strip())
+        if match:
+            found[match.group("suite")] = {"verdict": match.group("verdict"), "cases": int(match.group("cases")),
+                                           "seconds": float(match.group("seconds"))}
+    return found
 
 
 def _shown(command: list[str], key: str) -> str:

@@ -117,9 +117,14 @@ def _contracts(c: dict[str, Any]) -> list[str]:
     if c.get("status") == "skipped":
         return [f"Contract suite full run: {c['reason']}"]
     if c.get("status") == "timeout":
-        return [f"Contract suite full run: timed out after {c['timeout_s']} s"]
-    return [f"Contract suite full run: {c['status']} (exit {c['exit_code']}) in {c['wall_s']} s wall,"
-            f" {c['junit_testcases'] if c['junit_testcases'] is not None else 'no'} JUnit test cases (target: under 120 s)"]
+        return [f"Contract suite run: timed out after {c['wall_s']} s (target: a full run under 120 s)"]
+    rate = f", {c['cases']} cases, {c['cases_per_s']} cases/s" if c.get("cases") else ", case counts not reported by the suite"
+    lines = [f"Contract suite run ({c['mode']}): {c['status']} (exit {c['exit_code']}) in {c['wall_s']} s wall{rate}"
+             f" (target: a full default run under 120 s)"]
+    lines += [f"  {name:<12} {x['verdict']:<22} {x['cases']:>6} cases {x['seconds']:>7.1f} s" for name, x in c.get("suites", {}).items()]
+    if c["status"] != "passed":
+        lines += [f"  | {line}" for line in c.get("output_tail", [])[-5:]]
+    return lines
 
 
 def _profiles(profiles: dict[str, Any] | None, scale: dict[str, Any] | None) -> list[str]:

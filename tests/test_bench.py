@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # bench/ is run from the checkout (`python -m bench`), not installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench import hotspots, load, workloads  # noqa: E402
+from bench import contract_suite, hotspots, load, workloads  # noqa: E402
 from bench.targets import process_tree  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 def test_quick_run_prints_the_table_with_every_section(quick_run: dict[str, object]) -> None:
     table = str(quick_run["stdout"])
     for heading in ("PostHog mock bench", "machine:", "command: python -m bench --quick", "Side by side",
-                    "ratios (median req/s)", "Scale (moderate load", "Contract suite full run", "results:"):
+                    "ratios (median req/s)", "Scale (moderate load", "Contract suite", "results:"):
         assert heading in table, heading
     for workload in workloads.WORKLOADS:
         assert workload in table, workload
@@ -78,8 +78,9 @@ def test_quick_run_reports_the_contract_suite_without_inventing_figures(quick_ru
     if contracts["status"] == "skipped":
         assert contracts["reason"].startswith("not available yet")
         assert "Contract suite full run: not available yet" in str(quick_run["stdout"])
-    else:
+    else:  # the suite ran (quick mode: reduced examples); whatever its verdict, the run is timed
         assert contracts["wall_s"] > 0
+        assert "Contract suite run (quick (reduced examples))" in str(quick_run["stdout"])
 
 
 def test_quick_run_leaves_no_server_running(quick_run: dict[str, object]) -> None:
@@ -109,3 +110,13 @@ def test_hotspots_rank_self_and_inclusive_time() -> None:
     assert ranked["self"][0] == {"function": "dumps (json/__init__.py)", "percent": 60.0}
     inclusive = {x["function"]: x["percent"] for x in ranked["inclusive"]}
     assert inclusive["handler (mockserver/app.py)"] == 80.0
+
+
+def test_contract_case_counts_come_from_the_suites_own_summary() -> None:
+    output = "conformance  PASSED                   2414 cases    31.7 s\n    ✓ GET /x  1 cases  0 failed\n" \
+             "scopes       FAILED (2 failures)        20 cases     1.2 s\n"
+    suites = contract_suite.parse_suites(output)
+    assert suites == {
+        "conformance": {"verdict": "PASSED", "cases": 2414, "seconds": 31.7},
+        "scopes": {"verdict": "FAILED (2 failures)", "cases": 20, "seconds": 1.2},
+    }
