@@ -5,7 +5,6 @@ It answers only on loopback unless the server was started with `--admin any`.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from starlette.requests import Request
@@ -16,6 +15,7 @@ from mockserver import errors, rendering, seed
 from mockserver.auth import SESSION_COOKIE
 from mockserver.clock import iso
 from mockserver.permissions import MAX_TEAM_ID
+from mockserver.validation import load_json
 
 if TYPE_CHECKING:
     from mockserver.app import MockServer
@@ -93,8 +93,8 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except ValueError as error:
+        body = load_json(raw)
+    except (ValueError, RecursionError) as error:
         raise errors.parse_error(f"JSON parse error - {error}")
     if not isinstance(body, dict):
         raise errors.validation_error("Expected a JSON object.", None)
