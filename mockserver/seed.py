@@ -281,6 +281,7 @@ CHAINS = [
 ]
 CHAIN_WEIGHTS = [30, 14, 22, 8, 10, 40, 12]
 URLS = ["https://hogflix.io/", "https://hogflix.io/pricing", "https://hogflix.io/watch/42", "https://hogflix.io/signup"]
+BROWSERS = ["Chrome", "Firefox", "Safari"]
 
 
 def _elements_and_clicks(store: Store, now: datetime) -> None:
@@ -288,6 +289,10 @@ def _elements_and_clicks(store: Store, now: datetime) -> None:
     for element in CHAINS[0][:2] + CHAINS[2][:1]:
         store.elements.insert(1, {"order": 0, **{k: element.get(k) for k in (
             "text", "tag_name", "attr_class", "href", "attr_id", "nth_child", "nth_of_type")}, "attributes": element["attributes"]})
+    # Seeding runs for every new database and every reset: encode the few distinct chains and
+    # property sets once, not once per event.
+    chains = [json.dumps(chain) for chain in CHAINS]
+    properties = {(url, browser): json.dumps({"$current_url": url, "$browser": browser}) for url in URLS for browser in BROWSERS}
     rng = random.Random(2026)
     rows = []
     for _ in range(900):
@@ -296,8 +301,9 @@ def _elements_and_clicks(store: Store, now: datetime) -> None:
         person = rng.randrange(1, 41)
         email = "ada@hogflix.io" if person == 1 else f"viewer{person}@example.com"
         at = iso(now - timedelta(minutes=rng.randrange(1, 14 * 24 * 60)))
-        properties = {"$current_url": rng.choice(URLS), "$browser": rng.choice(["Chrome", "Firefox", "Safari"])}
-        rows.append((1, event, at, f"person-{person}", email, json.dumps(properties), json.dumps(CHAINS[chain])))
+        url = rng.choice(URLS)
+        browser = rng.choice(BROWSERS)
+        rows.append((1, event, at, f"person-{person}", email, properties[(url, browser)], chains[chain]))
     store.db.executemany(
         "INSERT INTO events (team_id, event, timestamp, distinct_id, person_email, properties, elements_chain)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)

@@ -289,7 +289,7 @@ def test_arbitrary_json_bodies_get_a_4xx_in_posthogs_shape_or_succeed(fuzzed, me
     bodies = JSON_VALUES | st.dictionaries(st.sampled_from(fields) | st.text(max_size=6), JSON_VALUES, max_size=5)
 
     @given(body=bodies, raw=st.none() | st.binary(max_size=24))
-    @settings(max_examples=75, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def check(body, raw):
         content = raw if raw is not None else json.dumps(body).encode()
         assert_answered_in_posthogs_shape(send(fuzzed, method, path, content))
@@ -300,7 +300,7 @@ def test_arbitrary_json_bodies_get_a_4xx_in_posthogs_shape_or_succeed(fuzzed, me
 @pytest.mark.parametrize("path,names", QUERY_OPERATIONS, ids=[p for p, _ in QUERY_OPERATIONS])
 def test_arbitrary_query_strings_get_a_4xx_in_posthogs_shape_or_succeed(fuzzed, path, names):
     @given(params=st.dictionaries(st.sampled_from(names) | st.text(max_size=6), QUERY_VALUES, max_size=4))
-    @settings(max_examples=75, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def check(params):
         assert_answered_in_posthogs_shape(fuzzed.get(path, params=params))
 
