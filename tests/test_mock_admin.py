@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -12,6 +14,8 @@ from mockserver.app import create_app
 from mockserver.clock import FrozenClock
 from mockserver.settings import Settings
 from mockserver.spec import default_spec
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 LOOPBACK_ONLY = "The mock's admin surface answers on loopback only (start with --admin any)."
 ADMIN_CALLS = [("POST", "/_mock/reset"), ("POST", "/_mock/keys"), ("POST", "/_mock/session"), ("GET", "/_mock/requests"),
@@ -173,3 +177,11 @@ def test_demo_lists_the_demo_keys_and_projects(client):
     assert [k["name"] for k in demo["keys"]] == [k.name for k in seed.DEMO_KEYS]
     assert {k["value"] for k in demo["keys"]} == set(KEYS.values())
     assert [p["id"] for p in demo["projects"]] == [1, 2, 4]
+
+
+def test_the_readme_lists_every_demo_key_with_its_scopes():
+    readme = README.read_text(encoding="utf-8")
+    for key in seed.DEMO_KEYS:
+        row = next((line for line in readme.splitlines() if f"`{key.value}`" in line), None)
+        assert row is not None, f"README does not list the {key.name} key"
+        assert key.label in row and all(f"`{scope}`" in row for scope in key.scopes), row
