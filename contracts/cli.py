@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--seed", type=int, help="seed of every suite (default random; printed)")
     run_cmd.add_argument("--workers", type=int, default=1, help="conformance workers (default 1)")
     run_cmd.add_argument("--thorough", action="store_true", help="run the coverage phase on every operation")
+    run_cmd.add_argument("--no-shrink", action="store_true", help="report failures as found, without minimising them")
+    run_cmd.add_argument("--operations", help="conformance only on these operation ids (comma-separated; both prefixes)")
     run_cmd.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here")
     return parser
 
@@ -67,7 +69,9 @@ def _run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"unknown suites {sorted(unknown)}; choose from {', '.join(SUITES)}")
     options = Options(suites=suites, examples=args.examples, scope_examples=args.scope_examples,
-                      semantic_examples=args.semantic_examples, workers=args.workers, thorough=args.thorough)
+                      semantic_examples=args.semantic_examples, workers=args.workers, thorough=args.thorough,
+                      operations=[o.strip() for o in args.operations.split(",")] if args.operations else None,
+                      shrink=not args.no_shrink)
     if args.seed is not None:
         options.seed = args.seed
     report = run(target, options)

@@ -14,6 +14,7 @@ from typing import Any
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.errors import NoLinksFound
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.generation import GenerationMode
 
@@ -27,7 +28,9 @@ ALWAYS_405 = ["insights_destroy"]
 
 
 def run(target: Target, *, seed: int, examples: int, workers: int = 1, thorough: bool = False,
-        rate_limit: str | None = None, extra_operations: list[dict[str, Any]] | None = None) -> SuiteResult:
+        rate_limit: str | None = None, extra_operations: list[dict[str, Any]] | None = None,
+        operations: list[str] | None = None, shrink: bool = True) -> SuiteResult:
+    """`operations`: canonical operation ids to test (both prefixes of each); default all."""
     result = SuiteResult("conformance")
     started = time.monotonic()
     key = target.broadest_key()
@@ -36,7 +39,8 @@ def run(target: Target, *, seed: int, examples: int, workers: int = 1, thorough:
         str(default_spec_path()),
         config=SchemathesisConfig.from_dict(config(target, seed=seed, examples=examples, workers=workers,
                                                    thorough=thorough, rate_limit=rate_limit,
-                                                   extra_operations=extra_operations or [])),
+                                                   extra_operations=extra_operations or [], only=operations,
+                                                   shrink=shrink)),
     )
     if target.app is not None:
         schema.app = target.app
@@ -44,6 +48,8 @@ def run(target: Target, *, seed: int, examples: int, workers: int = 1, thorough:
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             _collect(result, event, seed)
+        elif isinstance(event, events.NonFatalError) and isinstance(event.value, NoLinksFound):
+            result.notes.append("stateful phase skipped: no links among the chosen operations")
         elif isinstance(event, events.NonFatalError):
             result.fail(Failure("conformance", event.label, "error", f"{event.info.title}: {event.info}", seed=seed))
         elif isinstance(event, events.FatalError):
@@ -55,7 +61,7 @@ def run(target: Target, *, seed: int, examples: int, workers: int = 1, thorough:
 
 
 def config(target: Target, *, seed: int, examples: int, workers: int, thorough: bool, rate_limit: str | None,
-           extra_operations: list[dict[str, Any]]) -> dict[str, Any]:
+           extra_operations: list[dict[str, Any]], only: list[str] | None = None, shrink: bool = True) -> dict[str, Any]:
     """The schemathesis configuration of a run (the same as a `schemathesis.toml` would say)."""
     key = target.broadest_key()
     auth: dict[str, Any] = {"PersonalAPIKeyAuth": {"bearer": key.value}}
@@ -72,10 +78,12 @@ def config(target: Target, *, seed: int, examples: int, workers: int, thorough: 
         operations.append({"include-operation-id": sorted(deprecated | set(both(QUERY_BODY_OPERATIONS))),
                            "phases": {"coverage": {"enabled": False}}})
     operations += extra_operations
+    if only:
+        operations.append({"exclude-operation-id": both(only), "enabled": False})
     data: dict[str, Any] = {
         "seed": seed,
         "workers": workers,
-        "generation": {"max-examples": examples, "allow-extra-parameters": False},
+        "generation": {"max-examples": examples, "allow-extra-parameters": False, "no-shrink": not shrink},
         "auth": {"openapi": auth},
         "checks": {name: {"enabled": True} for name in checks.NAMES},
         "phases": {"stateful": {"inference": {"algorithms": ["location-headers"]}}},

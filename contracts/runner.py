@@ -21,6 +21,8 @@ class Options:
     semantic_examples: int = 25
     workers: int = 1
     thorough: bool = False
+    operations: list[str] | None = None  # canonical operation ids for conformance and scopes; None: all
+    shrink: bool = True
 
 
 def run(target: Target, options: Options) -> Report:
@@ -34,11 +36,12 @@ def run(target: Target, options: Options) -> Report:
 def _suite(name: str, target: Target, options: Options) -> SuiteResult:
     if name == "conformance":
         return conformance.run(target, seed=options.seed, examples=options.examples, workers=options.workers,
-                               thorough=options.thorough)
+                               thorough=options.thorough, operations=options.operations, shrink=options.shrink)
     if name == "scopes":
         if not target.is_mock and len(target.keys) < 2:
             return SuiteResult("scopes", skipped="needs keys of different scopes (give several --token KEY=SCOPES)")
-        return scopes.run(target, seed=options.seed, examples=options.scope_examples)
+        return scopes.run(target, seed=options.seed, examples=options.scope_examples, operations=options.operations,
+                          shrink=options.shrink)
     if name == "semantics":
-        return semantics.run(target, seed=options.seed, examples=options.semantic_examples)
+        return semantics.run(target, seed=options.seed, examples=options.semantic_examples, shrink=options.shrink)
     raise ValueError(f"unknown suite {name!r}; choose from {', '.join(SUITES)}")

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings, st
 from contracts import rules
 from contracts.http import Client
 from contracts.report import Failure, SuiteResult
+from contracts.semantics import hypothesis_phases
 from contracts.target import Key, Target
 from mockserver.spec import Operation
 
@@ -29,10 +30,12 @@ NO_SUCH_ELEMENT = 2**62
 INVALID = "deliberately invalid (posthog-contracts)"
 
 
-def run(target: Target, *, seed: int, examples: int, other_project: int | None = None) -> SuiteResult:
+def run(target: Target, *, seed: int, examples: int, other_project: int | None = None,
+        operations: list[str] | None = None, shrink: bool = True) -> SuiteResult:
+    """`operations`: canonical operation ids to draw from (both prefixes of each); default all."""
     result = SuiteResult("scopes")
     started = time.monotonic()
-    operations = list(rules.spec().operations)
+    chosen = [op for op in rules.spec().operations if operations is None or op.base_id in operations]
     client = Client(target)
     minted: dict[tuple, Key] = {}
 
@@ -45,7 +48,8 @@ def run(target: Target, *, seed: int, examples: int, other_project: int | None =
         return minted[wanted]
 
     if target.is_mock:
-        pool = sorted({s for op in operations for s in (op.key_scopes or ())} | _write_variants(operations) | set(DECOY_SCOPES)) + ["*"]
+        every = list(rules.spec().operations)
+        pool = sorted({s for op in every for s in (op.key_scopes or ())} | _write_variants(every) | set(DECOY_SCOPES)) + ["*"]
         elsewhere = other_project or int(target.project_id) + 1
         keys = st.builds(
             key_for,
@@ -56,8 +60,9 @@ def run(target: Target, *, seed: int, examples: int, other_project: int | None =
         keys = st.sampled_from(target.keys)
 
     @hypothesis_seed(seed)
-    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(op=st.sampled_from(operations), key=keys)
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck),
+              phases=hypothesis_phases(shrink))
+    @given(op=st.sampled_from(chosen), key=keys)
     def property(op: Operation, key: Key) -> None:
         method, path, params, body = harmless_request(op, target.project_id)
         exchange = client.request(method, path, key=key, params=params, body=body)

@@ -1,0 +1,148 @@
+"""Broken variants of the mock, each differing from it in exactly one fault.
+
+The contracts must catch every one (tests/test_contracts_catch_faults.py). A fault is applied
+to one freshly built app: handlers are replaced on that server's own handler table, module
+functions are patched through a MonkeyPatch that is undone afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from mockserver import create_app, permissions, serializers
+from mockserver.app import MockServer
+from mockserver.clock import Clock
+from mockserver.errors import APIError
+from mockserver.handlers import Call, Reply, insights as insight_handlers
+from mockserver.settings import Settings
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    description: str
+    apply: Callable[[MockServer, pytest.MonkeyPatch], None]
+    suites: tuple[str, ...]
+    operations: tuple[str, ...]
+    caught_by: tuple[str, ...]  # a failure must mention one of these
+
+
+def broken_app(fault: Fault, monkeypatch: pytest.MonkeyPatch):
+    """A mock (strict mode off: its answers are meant to be wrong) with this one fault."""
+    app = create_app(Settings(db=":memory:"), clock=Clock())
+    server = app.state.server
+    server.handlers = dict(server.handlers)
+    fault.apply(server, monkeypatch)
+    return app
+
+
+def _delete_really_deletes(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    def destroy(call: Call) -> Reply:
+        row = insight_handlers.live_insight(call)
+        for table in ("insight_tags", "dashboard_tiles", "insight_views"):
+            call.store.db.execute(f"DELETE FROM {table} WHERE insight_id = ?", (row["id"],))
+        call.store.db.execute("DELETE FROM insights WHERE id = ?", (row["id"],))
+        return Reply(204, empty=True)
+    server.handlers["insights_destroy"] = destroy
+
+
+def _viewed_answers_200(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    viewed = server.handlers["insights_viewed_create"]
+    server.handlers["insights_viewed_create"] = lambda call: Reply(200, empty=True) if viewed(call) else None
+
+
+def _skip_scope_check_for(operation_id: str) -> Callable[[MockServer, pytest.MonkeyPatch], None]:
+    def apply(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+        original = permissions.authorize_operation
+
+        def lax(operation, principal, site_url):
+            if operation.base_id == operation_id and principal.via_key:
+                return None
+            return original(operation, principal, site_url)
+        mp.setattr(permissions, "authorize_operation", lax)
+    return apply
+
+
+def _accept_keys_of_other_projects(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    original = permissions.authorize_project
+
+    def lax(principal, team, store):
+        if principal.via_key and principal.key.scoped_teams:
+            return None
+        return original(principal, team, store)
+    mp.setattr(permissions, "authorize_project", lax)
+
+
+def _next_page_skips_one(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    original = insight_handlers.limit_offset_links
+    mp.setattr(insight_handlers, "limit_offset_links",
+               lambda url, *, limit, offset, count: original(url, limit=limit, offset=offset + 1, count=count))
+
+
+def _favorited_as_text(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    original = serializers.full
+
+    def full(ctx, rows):
+        return [{**item, "favorited": "yes" if item["favorited"] else "no"} for item in original(ctx, rows)]
+    mp.setattr(serializers, "full", full)
+
+
+def _error_body_without_type(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    original = APIError.body
+    mp.setattr(APIError, "body", lambda self: {k: v for k, v in original(self).items() if k != "type"})
+
+
+def _list_shows_deleted(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    insights = server.store.insights
+    original = insights._where
+
+    def where(q):
+        sql, params = original(q)
+        return sql.replace("i.deleted = 0", "1 = 1"), params
+    mp.setattr(insights, "_where", where)
+
+
+def _trending_ascending(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    insights = server.store.insights
+    original = insights.trending
+    mp.setattr(insights, "trending", lambda project_id, since, limit: list(reversed(original(project_id, since, limit))))
+
+
+def _remove_acts_like_set(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    bulk = server.handlers["insights_bulk_update_tags_create"]
+
+    def handler(call: Call) -> Reply:
+        if call.body["action"] == "remove":
+            call.body = {**call.body, "action": "set"}
+        return bulk(call)
+    server.handlers["insights_bulk_update_tags_create"] = handler
+
+
+FAULTS = [
+    Fault("delete_204", "DELETE on an insight answers 204 and really deletes it", _delete_really_deletes,
+          ("conformance", "semantics"), ("insights_destroy",), ("delete_is_405", "DELETE answers 405")),
+    Fault("viewed_200", "viewed answers 200", _viewed_answers_200,
+          ("conformance", "semantics"), ("insights_viewed_create",), ("viewed_is_201", "viewed answers 201")),
+    Fault("scope_check_skipped", "PATCH insight skips the scope check", _skip_scope_check_for("insights_partial_update"),
+          ("conformance", "scopes"), ("insights_partial_update",), ("API key missing required scope 'insight:write'",)),
+    Fault("session_only_open_to_keys", "my_last_viewed accepts personal API keys",
+          _skip_scope_check_for("insights_my_last_viewed_retrieve"),
+          ("conformance", "scopes"), ("insights_my_last_viewed_retrieve",), ("This action does not support personal API key access",)),
+    Fault("other_project_key_accepted", "a key scoped to another project is accepted", _accept_keys_of_other_projects,
+          ("scopes",), ("insights_list", "insights_retrieve", "elements_list"), ("does not have access to the requested project",)),
+    Fault("pagination_off_by_one", "the list's next link skips one insight", _next_page_skips_one,
+          ("semantics",), (), ("pages held", "count is")),
+    Fault("field_of_wrong_type", "Insight.favorited is a string", _favorited_as_text,
+          ("conformance",), ("insights_retrieve", "insights_list"), ("response_schema_conformance",)),
+    Fault("error_body_without_type", "error bodies lack `type`", _error_body_without_type,
+          ("conformance",), ("insights_retrieve", "elements_values_list"), ("error_body_shape",)),
+    Fault("soft_delete_ignored_by_list", "the list shows soft-deleted insights", _list_shows_deleted,
+          ("semantics",), (), ("should not be listed", "count is")),
+    Fault("trending_ascending", "trending is ordered ascending", _trending_ascending,
+          ("semantics",), (), ("ordered by view_count",)),
+    Fault("bulk_remove_is_set", "bulk tag `remove` behaves like `set`", _remove_acts_like_set,
+          ("semantics",), (), ("remove [",)),
+]
