@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from mock_support import KEYS, P, assert_error, bearer, client, create_insight, make_client  # noqa: F401
+from mock_support import KEYS, P, assert_error, bearer, client, create_insight  # noqa: F401
 from mockserver import seed
 from mockserver.app import create_app
 from mockserver.clock import FrozenClock

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_support import KEYS, P, as_session, assert_error, bearer, client, create_insight, ids, session_headers  # noqa: F401
+from mock_support import KEYS, P, as_session, assert_error, bearer, client, create_insight, session_headers  # noqa: F401
 
 NO_KEYS = "This action does not support personal API key access"
 TRENDING = [1, 17, 7, 2, 14, 9, 19, 3, 10, 4]
