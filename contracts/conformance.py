@@ -3,8 +3,9 @@ applies, the named checks of contracts/checks.py, and the stateful phase along t
 
 The default profile keeps a full run against the mock within a couple of minutes on two cores:
 the coverage phase (boundary cases of every field) runs on canonical operations, except the
-four whose body is a whole insight query, where it alone would generate ~8,000 cases each;
-`thorough` runs it everywhere. Examples and fuzzing always run on every operation.
+four whose body is a whole insight query, where it alone would generate ~8,000 cases each; the
+deprecated /environments/ copies are fuzzed with a fifth of the examples. `thorough` runs
+everything everywhere. Examples and fuzzing always run on every operation.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.errors import NoLinksFound
 from schemathesis.engine import Status, events, from_schema
-from schemathesis.generation import GenerationMode
 
-from contracts import checks, rules
+from contracts import checks, hooks, rules
 from contracts.report import Failure, SuiteResult
 from contracts.target import Target
 from mockserver.spec import default_spec_path
@@ -44,7 +44,7 @@ def run(target: Target, *, seed: int, examples: int, workers: int = 1, thorough:
     )
     if target.app is not None:
         schema.app = target.app
-    schema.hook("map_case")(_no_dangling_dashboards)
+    schema.hook("map_case")(hooks.within_posthog_rules)
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             _collect(result, event, seed)
@@ -74,9 +74,12 @@ def config(target: Target, *, seed: int, examples: int, workers: int, thorough: 
          "checks": {"positive_data_acceptance": {"expected-statuses": ["401", "403", "404", "405", "429"]}}},
     ]
     if not thorough:
-        deprecated = {op.operation_id for op in spec.operations if op.deprecated}
-        operations.append({"include-operation-id": sorted(deprecated | set(both(QUERY_BODY_OPERATIONS))),
-                           "phases": {"coverage": {"enabled": False}}})
+        # The deprecated /environments/ copies run the canonical operations under another prefix:
+        # the default profile fuzzes them lightly, and leaves the coverage phase to the canonical ones.
+        deprecated = sorted(op.operation_id for op in spec.operations if op.deprecated)
+        operations.append({"include-operation-id": deprecated, "phases": {"coverage": {"enabled": False}},
+                           "generation": {"max-examples": max(5, examples // 5)}})
+        operations.append({"include-operation-id": QUERY_BODY_OPERATIONS, "phases": {"coverage": {"enabled": False}}})
     operations += extra_operations
     if only:
         operations.append({"exclude-operation-id": both(only), "enabled": False})
@@ -94,16 +97,6 @@ def config(target: Target, *, seed: int, examples: int, workers: int, thorough: 
     if rate_limit:
         data["rate-limit"] = rate_limit
     return data
-
-
-def _no_dangling_dashboards(ctx: Any, case: Any) -> Any:
-    """Valid bodies may name dashboards that do not exist, which PostHog refuses with 400 by
-    design ("Dashboard not found: ..."); positive cases are sent with `dashboards: []` instead,
-    so positive_data_acceptance stays strict for everything else."""
-    mode = getattr(getattr(case.meta, "generation", None), "mode", None)
-    if mode == GenerationMode.POSITIVE and isinstance(case.body, dict) and case.body.get("dashboards"):
-        case.body = {**case.body, "dashboards": []}
-    return case
 
 
 def both(operation_ids: list[str]) -> list[str]:
