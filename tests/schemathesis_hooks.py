@@ -1,0 +1,77 @@
+"""schemathesis hooks for the CLI run against the mock (loaded by path from the generated config).
+
+Two rules of PostHog's cannot be written in JSON Schema, so a schema-valid body may break them and
+be refused with a 400 that PostHog sends too. For positive cases only (negative ones must stay as
+generated), the hooks keep generated bodies inside them:
+
+- `dashboards` of an insight must name existing dashboards ("Dashboard not found: ...");
+- bulk_update_tags refuses more than 10000 changes (ids × distinct normalized tags).
+
+`filter_failure` drops two kinds of "accepted negative case" that were valid as sent:
+- the run fixes `project_id` and `environment_id` to the demo project (see the test's
+  docstring), so a case whose only violation was one of them is sent with the fixed value;
+- in the stateful phase a path parameter taken from a response can be "negative" only by its
+  JSON type (the integer 129 for a string id), which a URL cannot carry: on the wire it is
+  "129". Such a case is dropped only when every path parameter, as sent, is valid by the spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation import GenerationMode
+from schemathesis.generation.meta import negated_parameters
+
+from mockserver.spec import default_spec
+
+INSIGHT_WRITES = ("insights_create", "insights_update", "insights_partial_update")
+MAX_TAG_CHANGES = 10_000
+PINNED = {("project_id", ParameterLocation.PATH), ("environment_id", ParameterLocation.PATH)}
+
+
+@schemathesis.hook
+def map_case(context: Any, case: Any) -> Any:
+    meta = case.meta
+    if meta is None or meta.generation.mode != GenerationMode.POSITIVE or not isinstance(case.body, dict):
+        return case
+    operation_id = case.operation.definition.raw.get("operationId", "")
+    if operation_id.endswith(INSIGHT_WRITES):
+        case.body.pop("dashboards", None)
+    if operation_id.endswith("insights_bulk_update_tags_create"):
+        _within_tag_change_limit(case.body)
+    return case
+
+
+def _within_tag_change_limit(body: dict[str, Any]) -> None:
+    ids, tags = body.get("ids"), body.get("tags")
+    if not isinstance(ids, list) or not isinstance(tags, list):
+        return
+    while tags and len(ids) * len({t.strip().lower() for t in tags if isinstance(t, str) and t.strip()}) > MAX_TAG_CHANGES:
+        tags.pop()
+
+
+@schemathesis.hook
+def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
+    if not isinstance(failure, AcceptedNegativeData):
+        return True
+    negated = set(negated_parameters(case.meta))
+    if negated and negated <= PINNED:
+        return False
+    negative = {location for location, info in case.meta.components.items() if info.mode is GenerationMode.NEGATIVE}
+    return not (negative == {ParameterLocation.PATH} and _path_valid_as_sent(case))
+
+
+def _path_valid_as_sent(case: Any) -> bool:
+    spec = default_spec()
+    operation = spec.operation(case.operation.definition.raw["operationId"])
+    for param in operation.parameters:
+        if param.location != "path":
+            continue
+        sent = str(case.path_parameters.get(param.name, ""))
+        value: Any = int(sent) if param.schema.get("type") == "integer" and sent.isdigit() else sent
+        if not spec.validator(param.schema).is_valid(value):
+            return False
+    return True
