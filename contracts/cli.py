@@ -14,8 +14,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from contracts.report import Redactor
-from contracts.runner import SUITES, Options, run
+from contracts.runner import SUITES, Options, plan, run
 from contracts.target import Key, Target
 
 TOKENS_ENV = "POSTHOG_CONTRACTS_TOKENS"
@@ -31,15 +33,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
-        return 2
+        return _drift(args.schema)
     except UsageError as problem:
         print(f"posthog-contracts: {problem}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("posthog-contracts: interrupted (what the run created was soft-deleted first)", file=sys.stderr)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posthog-contracts", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    drift_cmd = commands.add_parser("drift", help="compare our spec with PostHog's published OpenAPI document")
+    drift_cmd.add_argument("--schema", required=True, help="PostHog's schema: a file (YAML or JSON) or a URL")
     run_cmd = commands.add_parser("run", help="run the contract suites against a target")
     run_cmd.add_argument("--target", help="cloud-us, cloud-eu, or a base URL (same as --base-url)")
     run_cmd.add_argument("--base-url", help="e.g. http://127.0.0.1:8010")
@@ -59,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--no-shrink", action="store_true", help="report failures as found, without minimising them")
     run_cmd.add_argument("--operations", help="conformance only on these operation ids (comma-separated; both prefixes)")
     run_cmd.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here")
+    run_cmd.add_argument("--read-only", action="store_true", help="send no write request at all")
+    run_cmd.add_argument("--dry-run", action="store_true", help="print the plan and send nothing")
+    run_cmd.add_argument("--rate-budget", type=float, metavar="FRACTION",
+                         help="pace at this fraction of PostHog's per-key throttles (default 0.8; 0 = no pacing;"
+                              " the toolkit's mock is not paced unless this is given)")
+    run_cmd.add_argument("--any-objects", action="store_true",
+                         help="let conformance write to objects the run did not create (default only on the mock)")
     return parser
 
 
@@ -71,9 +85,13 @@ def _run(args: argparse.Namespace) -> int:
     options = Options(suites=suites, examples=args.examples, scope_examples=args.scope_examples,
                       semantic_examples=args.semantic_examples, workers=args.workers, thorough=args.thorough,
                       operations=[o.strip() for o in args.operations.split(",")] if args.operations else None,
-                      shrink=not args.no_shrink)
+                      shrink=not args.no_shrink, read_only=args.read_only, rate_budget=args.rate_budget,
+                      own_objects_only=False if args.any_objects else None)
     if args.seed is not None:
         options.seed = args.seed
+    if args.dry_run:
+        print(Redactor(target.secrets())(plan(target, options)))
+        return 0
     report = run(target, options)
     redact = Redactor(target.secrets())
     print(report.console(redact))
@@ -81,6 +99,20 @@ def _run(args: argparse.Namespace) -> int:
         args.junit_xml.parent.mkdir(parents=True, exist_ok=True)
         args.junit_xml.write_text(report.junit_xml(redact), encoding="utf-8")
     return report.exit_code
+
+
+def _drift(schema: str) -> int:
+    """0: no drift; 1: differences (printed); 2: the schema could not be read."""
+    from contracts import drift
+    from mockserver.spec import default_spec
+
+    try:
+        theirs = drift.load(schema)
+    except (OSError, ValueError, httpx.HTTPError) as problem:
+        raise UsageError(f"cannot read {schema}: {problem}")
+    differences = drift.compare(default_spec().document, theirs)
+    print(drift.render(differences))
+    return 1 if differences else 0
 
 
 def build_target(args: argparse.Namespace) -> Target:

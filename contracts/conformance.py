@@ -20,6 +20,7 @@ from schemathesis.engine import Status, events, from_schema
 
 from contracts import checks, hooks, rules
 from contracts.report import Failure, SuiteResult
+from contracts.safety import Safety
 from contracts.target import Target
 from mockserver.spec import default_spec_path
 
@@ -28,23 +29,30 @@ ALWAYS_405 = ["insights_destroy"]
 
 
 def run(target: Target, *, seed: int, examples: int, workers: int = 1, thorough: bool = False,
-        rate_limit: str | None = None, extra_operations: list[dict[str, Any]] | None = None,
-        operations: list[str] | None = None, shrink: bool = True) -> SuiteResult:
-    """`operations`: canonical operation ids to test (both prefixes of each); default all."""
+        operations: list[str] | None = None, shrink: bool = True, safety: Safety | None = None,
+        pacing: list[dict[str, Any]] | None = None) -> SuiteResult:
+    """`operations`: canonical operation ids to test (both prefixes of each); default all.
+    `pacing`: `[[operations]]` entries with a `rate-limit` per throttle class (contracts/pacing.py)."""
     result = SuiteResult("conformance")
     started = time.monotonic()
+    safety = safety or Safety()
     key = target.broadest_key()
     checks.know_key(key.value, key.scopes)
-    schema = schemathesis.openapi.from_path(
-        str(default_spec_path()),
-        config=SchemathesisConfig.from_dict(config(target, seed=seed, examples=examples, workers=workers,
-                                                   thorough=thorough, rate_limit=rate_limit,
-                                                   extra_operations=extra_operations or [], only=operations,
-                                                   shrink=shrink)),
-    )
+    settings = config(target, seed=seed, examples=examples, workers=workers, thorough=thorough,
+                      extra_operations=[*safety.conformance_operations(), *(pacing or [])], only=operations, shrink=shrink)
+    settings["phases"].update(safety.conformance_phases())
+    schema = schemathesis.openapi.from_path(str(default_spec_path()), config=SchemathesisConfig.from_dict(settings))
     if target.app is not None:
         schema.app = target.app
-    schema.hook("map_case")(hooks.within_posthog_rules)
+    # schemathesis marks each hook function, so these are plain functions, not bound methods.
+    def map_case(context: Any, case: Any) -> Any:
+        return safety.aim_case(context, hooks.within_posthog_rules(context, case))
+
+    def after_call(context: Any, case: Any, response: Any) -> None:
+        safety.remember_created(context, case, response)
+
+    schema.hook("map_case")(map_case)
+    schema.hook("after_call")(after_call)
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             _collect(result, event, seed)
@@ -60,7 +68,7 @@ def run(target: Target, *, seed: int, examples: int, workers: int = 1, thorough:
     return result
 
 
-def config(target: Target, *, seed: int, examples: int, workers: int, thorough: bool, rate_limit: str | None,
+def config(target: Target, *, seed: int, examples: int, workers: int, thorough: bool,
            extra_operations: list[dict[str, Any]], only: list[str] | None = None, shrink: bool = True) -> dict[str, Any]:
     """The schemathesis configuration of a run (the same as a `schemathesis.toml` would say)."""
     key = target.broadest_key()
@@ -94,8 +102,6 @@ def config(target: Target, *, seed: int, examples: int, workers: int, thorough: 
     }
     if target.app is None:
         data["base-url"] = target.base_url
-    if rate_limit:
-        data["rate-limit"] = rate_limit
     return data
 
 
@@ -118,5 +124,13 @@ def _collect(result: SuiteResult, event: Any, seed: int) -> None:
                 continue
             seen.add(signature)
             message = failure.title + (f"\n{failure.message}" if failure.message else "")
-            result.fail(Failure("conformance", recorder.label, node.name, message,
-                                curl=node.failure_info.code_sample, seed=seed))
+            interaction = recorder.interactions.get(case_id)
+            result.fail(Failure("conformance", recorder.label, node.name, message, curl=node.failure_info.code_sample,
+                                seed=seed, response=_excerpt(interaction.response) if interaction else None))
+
+
+def _excerpt(response: Any) -> str | None:
+    if response is None:
+        return None
+    body = (response.content or b"")[:500].decode("utf-8", errors="replace")
+    return f"{response.status_code} {body}".rstrip()

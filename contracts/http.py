@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -45,7 +44,6 @@ class Client:
     target: Target
     max_retries: int = 5
     max_wait: float = 120.0
-    sleep: Callable[[float], None] = time.sleep
     throttled: int = 0
     waited: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
@@ -76,7 +74,7 @@ class Client:
             wait = min(self._wait_for(response), self.max_wait)
             self.throttled += 1
             self.waited += wait
-            self.sleep(wait)
+            self.target.sleep(wait)
         exchange = Exchange(method, str(response.request.url), headers, body, response)
         self.exchanges.append(exchange)
         return exchange

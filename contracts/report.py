@@ -15,12 +15,15 @@ from typing import Iterable
 
 @dataclass
 class Failure:
+    """One way the target differed from the spec: the request (curl), the response, the expectation."""
+
     suite: str
     operation: str
     check: str
     message: str
     curl: str | None = None
     seed: int | None = None
+    response: str | None = None
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Report:
     target: str
     seed: int
     suites: list[SuiteResult] = field(default_factory=list)
+    cleanup: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -73,13 +77,20 @@ class Report:
                 lines.append(f"    note: {note}")
         failures = [f for s in self.suites for f in s.failures]
         if failures:
-            lines += ["", "Failures", "--------"]
-            for n, f in enumerate(failures, 1):
-                lines += [f"{n}. [{f.suite}] {f.operation} — {f.check}", _indent(f.message)]
-                lines.append(f"   seed: {f.seed if f.seed is not None else self.seed}")
-                if f.curl:
-                    lines += ["   reproduce:", _indent(f.curl, "     ")]
-                lines.append("")
+            lines += ["", "Failures (differences from the spec), by operation", "--------"]
+            n = 0
+            for operation in sorted({f.operation for f in failures}):
+                lines += ["", f"## {operation}"]
+                for f in (f for f in failures if f.operation == operation):
+                    n += 1
+                    lines += [f"{n}. [{f.suite}] {f.check}", _indent(f.message)]
+                    if f.response:
+                        lines += ["   response:", _indent(f.response, "     ")]
+                    lines.append(f"   seed: {f.seed if f.seed is not None else self.seed}")
+                    if f.curl:
+                        lines += ["   reproduce:", _indent(f.curl, "     ")]
+        if self.cleanup:
+            lines += ["", f"cleanup: {self.cleanup}"]
         lines.append("RESULT: " + ("all contracts hold" if self.passed else f"{len(failures)} contract failures"))
         return redactor("\n".join(lines))
 
@@ -97,6 +108,8 @@ class Report:
                 case = ET.SubElement(node, "testcase", classname=suite.name, name=operation)
                 for f in (f for f in suite.failures if f.operation == operation):
                     text = f"{f.message}\nseed: {f.seed if f.seed is not None else self.seed}"
+                    if f.response:
+                        text += f"\nresponse:\n{f.response}"
                     if f.curl:
                         text += f"\nreproduce:\n{f.curl}"
                     failure = ET.SubElement(case, "failure", message=redactor(f.check), type=f.check)

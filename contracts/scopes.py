@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings, st
 
 from contracts import rules
 from contracts.http import Client
+from contracts.pacing import Pacer
 from contracts.report import Failure, SuiteResult
 from contracts.semantics import hypothesis_phases
 from contracts.target import Key, Target
@@ -31,12 +32,15 @@ INVALID = "deliberately invalid (posthog-contracts)"
 
 
 def run(target: Target, *, seed: int, examples: int, other_project: int | None = None,
-        operations: list[str] | None = None, shrink: bool = True) -> SuiteResult:
-    """`operations`: canonical operation ids to draw from (both prefixes of each); default all."""
+        operations: list[str] | None = None, shrink: bool = True, pacer: Pacer | None = None,
+        read_only: bool = False) -> SuiteResult:
+    """`operations`: canonical operation ids to draw from (both prefixes of each); default all.
+    `read_only`: only operations that read (the harmless writes are still writes)."""
     result = SuiteResult("scopes")
     started = time.monotonic()
-    chosen = [op for op in rules.spec().operations if operations is None or op.base_id in operations]
-    client = Client(target)
+    chosen = [op for op in rules.spec().operations if (operations is None or op.base_id in operations)
+              and not (read_only and op.is_write)]
+    client = Client(target, before_request=pacer.before if pacer else None)
     minted: dict[tuple, Key] = {}
 
     def key_for(scopes: tuple[str, ...], scoped_teams: tuple[int, ...] | None) -> Key:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -19,7 +18,9 @@ from hypothesis import HealthCheck, Phase, seed as hypothesis_seed, settings, st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from contracts.http import Client, Exchange
+from contracts.pacing import Pacer
 from contracts.report import Failure, SuiteResult
+from contracts.safety import RunRecord
 from contracts.target import Key, Target
 
 TAGS = ["alpha", "beta", "gamma", "delta"]
@@ -75,12 +76,14 @@ class ContractBroken(AssertionError):
     """The target disagreed with the model; the message carries a curl line of the request."""
 
 
-def run(target: Target, *, seed: int, examples: int, steps: int = 12, shrink: bool = True) -> SuiteResult:
+def run(target: Target, *, seed: int, examples: int, steps: int = 12, shrink: bool = True,
+        pacer: Pacer | None = None, record: RunRecord | None = None) -> SuiteResult:
     result = SuiteResult("semantics")
     started = time.monotonic()
-    client = Client(target)
+    client = Client(target, before_request=pacer.before if pacer else None)
+    record = record or RunRecord()
     key = target.broadest_key()
-    machine = hypothesis_seed(seed)(_machine(target, client, key, result))
+    machine = hypothesis_seed(seed)(_machine(target, client, key, result, record))
     run_settings = settings(
         max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
         suppress_health_check=list(HealthCheck), phases=hypothesis_phases(shrink),
@@ -98,11 +101,10 @@ def run(target: Target, *, seed: int, examples: int, steps: int = 12, shrink: bo
     return result
 
 
-def _machine(target: Target, client: Client, key: Key, result: SuiteResult) -> type:
+def _machine(target: Target, client: Client, key: Key, result: SuiteResult, record: RunRecord) -> type:
     project = target.project_id
     base = f"/api/projects/{project}/insights"
     runs = itertools.count(1)
-    run_id = uuid.uuid4().hex[:8]
 
     class InsightsMachine(RuleBasedStateMachine):
         insights = Bundle("insights")
@@ -110,7 +112,8 @@ def _machine(target: Target, client: Client, key: Key, result: SuiteResult) -> t
         def __init__(self) -> None:
             super().__init__()
             self.model = Model()
-            self.tag = f"contracts-{run_id}-{next(runs)}"
+            self.tag = f"{record.tag}-{next(runs)}"  # this example's insights; all carry record.tag too
+            self.keep = {self.tag, record.tag}
             self.names = itertools.count(1)
 
         # Requests ---------------------------------------------------------------------------------
@@ -128,11 +131,12 @@ def _machine(target: Target, client: Client, key: Key, result: SuiteResult) -> t
         # Rules ------------------------------------------------------------------------------------
         @rule(target=insights, tags=st.sets(st.sampled_from(TAGS), max_size=2))
         def create(self, tags: set[str]) -> int:
-            name = f"posthog-contracts {self.tag} #{next(self.names)}"
-            exchange = self.call("create", "POST", f"{base}/", body={"name": name, "query": QUERY, "tags": sorted(tags | {self.tag})})
+            name = record.name(f"{self.tag} #{next(self.names)}")
+            exchange = self.call("create", "POST", f"{base}/", body={"name": name, "query": QUERY, "tags": sorted(tags | self.keep)})
             self.expect("create", exchange, exchange.response.status_code == 201, "creating an insight answers 201")
             insight_id = exchange.response.json()["id"]
-            self.model.insights[insight_id] = ModelInsight(insight_id, name, tags | {self.tag})
+            record.insights.add(insight_id)
+            self.model.insights[insight_id] = ModelInsight(insight_id, name, tags | self.keep)
             self.model.view([insight_id])  # creating records a view for the creator
             self.verify("create", insight_id)
             return insight_id
@@ -176,12 +180,12 @@ def _machine(target: Target, client: Client, key: Key, result: SuiteResult) -> t
         def retag(self, insight: int, tags: set[str]) -> None:
             modelled = self.model.insights[insight]
             wanted = {t.upper() if i % 2 else f"  {t} " for i, t in enumerate(sorted(tags))}  # normalised by the target
-            exchange = self.call("retag", "PATCH", f"{base}/{insight}/", body={"tags": sorted(wanted | {self.tag})})
+            exchange = self.call("retag", "PATCH", f"{base}/{insight}/", body={"tags": sorted(wanted | self.keep)})
             if modelled.deleted:
                 self.expect("retag", exchange, exchange.response.status_code == 404, "a soft-deleted insight answers 404")
             else:
                 self.expect("retag", exchange, exchange.response.status_code == 200, "PATCH tags answers 200")
-                modelled.tags = tags | {self.tag}
+                modelled.tags = tags | self.keep
             self.verify("retag", insight)
 
         bulk_args = dict(chosen=st.lists(insights, min_size=1, max_size=3, unique=True),
@@ -204,7 +208,7 @@ def _machine(target: Target, client: Client, key: Key, result: SuiteResult) -> t
 
         def bulk_tags(self, chosen: list[int], action: str, tags: set[str]) -> None:
             """bulk_update_tags has set semantics; soft-deleted insights are skipped."""
-            sent = tags | ({self.tag} if action == "set" else set())
+            sent = tags | (self.keep if action == "set" else set())
             exchange = self.call(f"bulk {action} tags", "POST", f"{base}/bulk_update_tags/", session=True,
                                  body={"ids": chosen, "action": action, "tags": sorted(sent)})
             self.expect("bulk tags", exchange, exchange.response.status_code == 200, "bulk_update_tags answers 200")

@@ -6,8 +6,9 @@ for keys with any scopes and for a session. Against PostHog, keys and their scop
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 
@@ -40,6 +41,9 @@ class Target:
     app: Any = None
     is_mock: bool = False
     timeout: float = 30.0
+    # The target's time, for pacing and for waiting out 429s (a frozen clock in some tests).
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     @classmethod
     def resolve_base_url(cls, name_or_url: str) -> str:

@@ -54,7 +54,7 @@ def test_a_broken_mock_exits_1_and_every_failure_shows_seed_and_curl(monkeypatch
                          "--semantic-examples", "10", "--junit-xml", str(junit)])
     output = capsys.readouterr().out
     assert code == 1, output
-    failures = output.split("Failures\n--------")[1]
+    failures = output.split("by operation\n--------")[1]
     assert failures.count("seed: 5") == failures.count("reproduce:") >= 2
     assert "curl -X DELETE" in failures
     assert "delete_is_405" in failures and "DELETE answers 405" in failures

@@ -1,0 +1,110 @@
+"""Safety on real deployments: write only to what this run created, and leave none of it live.
+
+- Every insight the run creates is named with the run's prefix and tagged with its tag, and
+  remembered; at the end (also after a failure or Ctrl-C) every one still live is soft-deleted.
+- `read_only`: no request with a write method is sent at all.
+- `own_objects_only` (the default against anything but the mock): ids in write requests are
+  rewritten to insights this run created (or to an id that cannot exist), and element writes are
+  left out: element bodies carry no id, so the run could neither aim them nor clean them up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemathesis.generation import GenerationMode
+
+from contracts import rules
+from contracts.target import Key, Target
+
+WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+ELEMENT_WRITES = ["elements_create", "elements_update", "elements_partial_update", "elements_destroy"]
+NO_SUCH_INSIGHT = 999_999_999_999
+ID_LISTS = ("ids", "insight_ids")
+
+
+@dataclass
+class RunRecord:
+    """What this run made, and how to recognise it."""
+
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    insights: set[int] = field(default_factory=set)
+
+    @property
+    def tag(self) -> str:
+        return f"posthog-contracts-{self.run_id}"
+
+    @property
+    def prefix(self) -> str:
+        return f"[posthog-contracts {self.run_id}]"
+
+    def name(self, name: Any) -> str:
+        return f"{self.prefix} {name if isinstance(name, str) else ''}"[:400]
+
+
+@dataclass
+class Safety:
+    read_only: bool = False
+    own_objects_only: bool = False
+    record: RunRecord = field(default_factory=RunRecord)
+
+    def conformance_operations(self) -> list[dict[str, Any]]:
+        """schemathesis `[[operations]]` entries that keep conformance inside the rules."""
+        entries: list[dict[str, Any]] = []
+        if self.read_only:
+            entries.append({"include-method": WRITE_METHODS, "enabled": False})
+        elif self.own_objects_only:
+            entries.append({"include-operation-id": _both(ELEMENT_WRITES), "enabled": False})
+        return entries
+
+    def conformance_phases(self) -> dict[str, Any]:
+        """In read-only mode no undeclared method is tried either (they include write methods)."""
+        return {"coverage": {"unexpected-methods": []}} if self.read_only else {}
+
+    def aim_case(self, context: Any, case: Any) -> Any:
+        """A `map_case` hook: name what the run creates, and aim writes at what it created."""
+        operation_id = rules.canonical_id(case.operation.definition.raw.get("operationId", ""))
+        positive = getattr(getattr(case.meta, "generation", None), "mode", None) == GenerationMode.POSITIVE
+        if operation_id == "insights_create" and positive and isinstance(case.body, dict):
+            tags = [t for t in case.body.get("tags", []) if isinstance(t, str)][:99]
+            case.body = {**case.body, "name": self.record.name(case.body.get("name")), "tags": [*tags, self.record.tag]}
+        if not self.own_objects_only or case.method.upper() not in WRITE_METHODS:
+            return case
+        if positive and isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
+            case.path_parameters = {**case.path_parameters, "id": str(self._own_insight())}
+        if positive and isinstance(case.body, dict):
+            for name in ID_LISTS:
+                if isinstance(case.body.get(name), list) and case.body[name]:
+                    case.body = {**case.body, name: [self._own_insight() for _ in case.body[name]]}
+        return case
+
+    def remember_created(self, context: Any, case: Any, response: Any) -> None:
+        """An `after_call` hook: keep the id of every insight the run created."""
+        if rules.canonical_id(case.operation.definition.raw.get("operationId", "")) == "insights_create" and response.status_code == 201:
+            try:
+                self.record.insights.add(int(response.json()["id"]))
+            except (ValueError, KeyError, TypeError):
+                pass
+
+    def _own_insight(self) -> int:
+        return min(self.record.insights) if self.record.insights else NO_SUCH_INSIGHT
+
+
+def clean_up(target: Target, key: Key, record: RunRecord, client: Any) -> int:
+    """Soft-delete every live insight of this run (remembered, or found by its tag); how many."""
+    project = f"/api/projects/{target.project_id}/insights"
+    found = set(record.insights)
+    listing = client.request("GET", f"{project}/", key=key, params={"tags": f'["{record.tag}"]', "limit": 1000})
+    if listing.response.status_code == 200:
+        found |= {item["id"] for item in listing.response.json().get("results", [])}
+    deleted = 0
+    for insight_id in sorted(found):
+        exchange = client.request("PATCH", f"{project}/{insight_id}/", key=key, body={"deleted": True})
+        deleted += exchange.response.status_code == 200
+    return deleted
+
+
+def _both(operation_ids: list[str]) -> list[str]:
+    return [i for op_id in operation_ids for i in (op_id, rules.ENVIRONMENTS + op_id)]

@@ -1,0 +1,153 @@
+"""Running the contracts against a real deployment is safe: throttles are honoured, --read-only
+writes nothing, a default run leaves nothing it created live (even after a failure mid-run), and
+keys never show. The mock stands in for PostHog: throttling like it, counted by a proxy."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from contracts import cli, runner
+from contracts.http import Client
+from contracts.pacing import schemathesis_rates
+from contracts.runner import Options, run
+from contracts.target import Target
+from mockserver import Settings, create_app
+from mockserver.clock import Clock, FrozenClock
+from mockserver.spec import default_spec
+from tests.contracts_support import ThreadedServer
+from tests.mock_support import ALL_ACCESS
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class CountingProxy:
+    """An ASGI wrapper counting the API's request methods and answer statuses."""
+
+    def __init__(self, app):
+        self.app, self.state = app, app.state
+        self.methods: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            return await self.app(scope, receive, send)
+        self.methods[scope["method"]] += 1
+
+        async def counting(message):
+            if message["type"] == "http.response.start":
+                self.statuses[message["status"]] += 1
+            await send(message)
+        return await self.app(scope, receive, counting)
+
+
+def live_insights_created_since(app, moment: str) -> int:
+    db = app.state.server.store.db
+    return db.scalar("SELECT COUNT(*) FROM insights WHERE created_at >= ? AND deleted = 0", (moment,))
+
+
+def small(**overrides) -> Options:
+    return Options(**{"seed": 3, "examples": 4, "scope_examples": 80, "semantic_examples": 10, "shrink": False, **overrides})
+
+
+def test_read_only_sends_no_write_request(capsys):
+    proxy = CountingProxy(create_app(Settings(db=":memory:")))
+    with ThreadedServer(proxy) as server:
+        code = cli.main(["run", "--base-url", server.base_url, "--read-only", "--examples", "4", "--scope-examples", "80",
+                         "--seed", "3", "--no-shrink"])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert sum(proxy.methods.values()) > 500  # it did run
+    assert not set(proxy.methods) & WRITES, proxy.methods
+    assert "semantics    SKIPPED  read-only" in output
+
+
+def test_a_default_run_leaves_no_live_insight_it_created():
+    app = create_app(Settings(db=":memory:"), clock=Clock())
+    started = app.state.server.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
+    report = run(Target(base_url="http://testserver", project_id="1", app=app), small())
+    assert report.passed
+    created = app.state.server.store.db.scalar("SELECT COUNT(*) FROM insights WHERE created_at >= ?", (started,))
+    assert created > 10, "the run should have created insights (conformance and semantics)"
+    assert live_insights_created_since(app, started) == 0
+    assert "soft-deleted" in report.cleanup
+
+
+def test_a_failure_mid_run_still_leaves_nothing_live(monkeypatch):
+    app = create_app(Settings(db=":memory:"), clock=Clock())
+    started = app.state.server.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("injected failure after conformance created insights")
+    monkeypatch.setattr(runner.scopes, "run", crash)
+    with pytest.raises(RuntimeError, match="injected"):
+        run(Target(base_url="http://testserver", project_id="1", app=app), small(suites=("conformance", "scopes")))
+    assert live_insights_created_since(app, started) == 0
+
+
+def test_an_interrupt_inside_the_semantic_run_leaves_nothing_live(monkeypatch):
+    app = create_app(Settings(db=":memory:"), clock=Clock())
+    started = app.state.server.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
+    calls = Counter()
+    original = Client.request
+
+    def interrupted(self, method, path, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 60:
+            raise KeyboardInterrupt
+        return original(self, method, path, **kwargs)
+    monkeypatch.setattr(Client, "request", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(Target(base_url="http://testserver", project_id="1", app=app), small(suites=("semantics",), semantic_examples=50))
+    assert calls["n"] > 60
+    assert live_insights_created_since(app, started) == 0
+
+
+def throttling_mock():
+    clock = FrozenClock()
+    proxy = CountingProxy(create_app(Settings(db=":memory:", rate_limit="posthog"), clock=clock))
+    target = Target(base_url="http://testserver", project_id="1", app=proxy,
+                    monotonic=lambda: clock.now().timestamp(), sleep=lambda seconds: clock.advance(seconds=seconds))
+    return proxy, target
+
+
+def test_against_a_throttling_target_the_run_waits_out_429s_reports_them_and_passes():
+    proxy, target = throttling_mock()
+    report = run(target, small(suites=("scopes", "semantics"), semantic_examples=30, rate_budget=0))
+    assert proxy.statuses[429] > 0, "the run should have been throttled without pacing"
+    assert report.passed, [f.message for s in report.suites for f in s.failures]
+    assert any("throttled answers (429)" in note for s in report.suites for note in s.notes)
+
+
+def test_paced_runs_stay_under_posthogs_throttles():
+    proxy, target = throttling_mock()
+    report = run(target, small(suites=("scopes", "semantics"), semantic_examples=30, rate_budget=0.8))
+    assert report.passed
+    assert sum(proxy.statuses.values()) > 240  # more than a minute's budget of one key
+    assert proxy.statuses[429] == 0
+
+
+def test_conformance_paces_each_throttle_class_on_its_own():
+    operations = list(default_spec().operations)
+    rates = {tuple(entry["include-operation-id"])[0]: entry["rate-limit"] for entry in schemathesis_rates(operations, 0.8, examples=5)}
+    assert rates["insights_list"] == "192/m"  # 240 a minute × 0.8; the run fits in 1200 an hour
+    assert rates["elements_list"] == "384/m"  # 480 a minute × 0.8
+    assert rates["insights_generate_metadata_create"] == "40/m"  # the AI throttle: 50 a minute
+    long_run = {tuple(e["include-operation-id"])[0]: e["rate-limit"] for e in schemathesis_rates(operations, 0.8, examples=100)}
+    assert long_run["insights_list"] == "16/m"  # more than an hour's budget: 1200 an hour × 0.8
+
+
+def test_a_dry_run_prints_the_plan_sends_nothing_and_never_shows_keys(monkeypatch, tmp_path, capsys):
+    secret = "phx_" + "s3cr3t" * 7
+    config = tmp_path / "contracts.toml"
+    config.write_text('[target]\nproject_id = 42\n[[keys]]\nenv = "MY_POSTHOG_KEY"\nscopes = ["insight:read"]\n')
+    monkeypatch.setenv("MY_POSTHOG_KEY", secret)
+    monkeypatch.setenv("POSTHOG_CONTRACTS_TOKENS", f"{ALL_ACCESS}=*")
+    monkeypatch.setattr(Target, "client", lambda self: pytest.fail("a dry run must not send requests"))
+    assert cli.main(["run", "--target", "cloud-eu", "--config", str(config), "--dry-run", "--read-only"]) == 0
+    output = capsys.readouterr().out
+    assert "https://eu.posthog.com, project 42" in output
+    assert "read-only: no request with a write method" in output
+    assert secret not in output and ALL_ACCESS not in output
+    assert "phx_…" in output  # keys are shown redacted, with their scopes
