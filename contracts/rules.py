@@ -21,7 +21,7 @@ def spec() -> Spec:
 
 
 def texts() -> Mapping[str, str]:
-    return spec().document["x-posthog-texts"]
+    return spec().texts
 
 
 def canonical_id(operation_id: str) -> str:

@@ -46,7 +46,9 @@ class MockServer:
         missing = {op.base_id for op in spec.operations} - self.handlers.keys()
         if missing:
             raise RuntimeError(f"operations in the spec without a handler: {sorted(missing)}")
-        self.authenticator = Authenticator(store, clock, open_mode=settings.auth == "open", site_url=settings.site_url)
+        self.authenticator = Authenticator(store, clock, open_mode=settings.auth == "open", site_url=settings.site_url,
+                                           texts=spec.texts)
+        self.permissions = permissions.Permissions(spec, settings.site_url)
         self.legacy_writes = permissions.LegacyWrites(spec)
         self.checker = ResponseChecker(spec) if settings.strict else None
         self.throttle = Throttle(clock) if settings.rate_limit == "posthog" else None
@@ -67,11 +69,11 @@ class MockServer:
             body = await RequestBody.read(request, self.settings.max_body_bytes)
             query = dict(request.query_params)
             principal = self.authenticator.authenticate(operation, request.headers, query, request.cookies, body.json)
-            permissions.authorize_operation(operation, principal, self.settings.site_url)
+            self.permissions.authorize_operation(operation, principal)
             team = None
             if operation.project_param:
                 team = permissions.resolve_team(self.store, principal, match.path_params[operation.project_param])
-                permissions.authorize_project(principal, team, self.store)
+                self.permissions.authorize_project(principal, team, self.store)
             if self.throttle:
                 self.throttle.check(operation, principal)
             validator = self.validators[operation.operation_id]

@@ -34,11 +34,12 @@ class Principal:
 
 
 class Authenticator:
-    def __init__(self, store: Store, clock: Clock, *, open_mode: bool, site_url: str):
+    def __init__(self, store: Store, clock: Clock, *, open_mode: bool, site_url: str, texts: Mapping[str, str]):
         self.store = store
         self.clock = clock
         self.open_mode = open_mode
         self.site_url = site_url
+        self.texts = texts
 
     def authenticate(
         self,
@@ -55,9 +56,7 @@ class Authenticator:
             key = self.store.accounts.key_by_value(secret)
             user = self.store.accounts.user(key.user_id) if key else None
             if key is None or user is None or not user.is_active:
-                raise errors.authentication_failed(
-                    status, self.site_url, f"Personal API key found in request {source} is invalid."
-                )
+                raise errors.authentication_failed(status, self.site_url, self.texts["invalid_key"].format(source=source))
             self._note_use(key)
             return Principal(user, key)
         if SESSION_COOKIE in cookies:
@@ -66,7 +65,7 @@ class Authenticator:
                 return Principal(user)
         if self.open_mode:
             return Principal(self.store.accounts.user(DEMO_USER_ID))
-        raise errors.not_authenticated(status, self.site_url)
+        raise errors.not_authenticated(status, self.site_url, self.texts["not_authenticated"])
 
     @staticmethod
     def _key_candidate(

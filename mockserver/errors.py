@@ -95,8 +95,8 @@ def server_error(detail: str = "A server error occurred.") -> APIError:
     return APIError(500, "server_error", "error", detail)
 
 
-def not_authenticated(status: int, site_url: str) -> APIError:
-    return _authentication(status, site_url, "not_authenticated", "Authentication credentials were not provided.")
+def not_authenticated(status: int, site_url: str, detail: str) -> APIError:
+    return _authentication(status, site_url, "not_authenticated", detail)
 
 
 def authentication_failed(status: int, site_url: str, detail: str) -> APIError:

@@ -16,8 +16,6 @@ from mockserver.spec import Operation, Spec
 from mockserver.store import Store
 from mockserver.store.accounts import Team
 
-NO_KEY_ACCESS = "This action does not support personal API key access"
-SCOPED_KEY_OFF_PROJECT = "API keys with scoped projects are only supported on project-based endpoints."
 MAX_TEAM_ID = 2**63 - 1
 
 
@@ -29,18 +27,32 @@ def key_grants(scopes: tuple[str, ...], required: str) -> bool:
     return action == "read" and f"{obj}:write" in scopes
 
 
-def authorize_operation(operation: Operation, principal: Principal, site_url: str) -> None:
-    """The checks that need no project: can this kind of credential, with these scopes, call it?"""
-    if principal.via_key:
-        if not operation.accepts_keys:
-            raise errors.permission_denied(NO_KEY_ACCESS)
-        required = operation.required_scope
-        if required and not key_grants(principal.key.scopes, required):
-            raise errors.permission_denied(f"API key missing required scope '{required}'")
-        if principal.key.scoped_teams and operation.project_param is None:
-            raise errors.permission_denied(SCOPED_KEY_OFF_PROJECT)
-    elif not operation.accepts_session:
-        raise errors.not_authenticated(operation.unauthenticated_status, site_url)
+class Permissions:
+    """The refusals of APIScopePermission and project membership, with the spec's texts."""
+
+    def __init__(self, spec: Spec, site_url: str):
+        self.texts = spec.texts
+        self.site_url = site_url
+
+    def authorize_operation(self, operation: Operation, principal: Principal) -> None:
+        """The checks that need no project: can this kind of credential, with these scopes, call it?"""
+        if principal.via_key:
+            if not operation.accepts_keys:
+                raise errors.permission_denied(self.texts["no_key_access"])
+            required = operation.required_scope
+            if required and not key_grants(principal.key.scopes, required):
+                raise errors.permission_denied(self.texts["missing_scope"].format(scope=required))
+            if principal.key.scoped_teams and operation.project_param is None:
+                raise errors.permission_denied(self.texts["scoped_key_off_project"])
+        elif not operation.accepts_session:
+            raise errors.not_authenticated(operation.unauthenticated_status, self.site_url, self.texts["not_authenticated"])
+
+    def authorize_project(self, principal: Principal, team: Team, store: Store) -> None:
+        """Keys scoped to other projects, then membership of the project's organization."""
+        if principal.via_key and principal.key.scoped_teams and team.id not in principal.key.scoped_teams:
+            raise errors.permission_denied(self.texts["other_project"].format(id=team.id))
+        if store.accounts.membership_level(principal.user.id, team.organization_id) is None:
+            raise errors.permission_denied(self.texts["not_a_member"])
 
 
 def resolve_team(store: Store, principal: Principal, raw_id: str) -> Team:
@@ -55,14 +67,6 @@ def resolve_team(store: Store, principal: Principal, raw_id: str) -> Team:
     if team is None:
         raise errors.project_not_found()
     return team
-
-
-def authorize_project(principal: Principal, team: Team, store: Store) -> None:
-    """Keys scoped to other projects, then membership of the project's organization."""
-    if principal.via_key and principal.key.scoped_teams and team.id not in principal.key.scoped_teams:
-        raise errors.permission_denied(f"API key does not have access to the requested project: ID {team.id}.")
-    if store.accounts.membership_level(principal.user.id, team.organization_id) is None:
-        raise errors.permission_denied("You don't have access to the project.")
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,11 @@ class Spec:
     def operation(self, operation_id: str) -> Operation:
         return self._by_id[operation_id]
 
+    @property
+    def texts(self) -> Mapping[str, str]:
+        """PostHog's exact texts for refusals outside any one operation (`x-posthog-texts`)."""
+        return self.document["x-posthog-texts"]
+
     def resolve(self, node: Any) -> Any:
         """Follow local `$ref`s until a node that is not a reference."""
         while isinstance(node, Mapping) and "$ref" in node:

@@ -1,11 +1,7 @@
 """schemathesis hooks for the CLI run against the mock (loaded by path from the generated config).
 
-Two rules of PostHog's cannot be written in JSON Schema, so a schema-valid body may break them and
-be refused with a 400 that PostHog sends too. For positive cases only (negative ones must stay as
-generated), the hooks keep generated bodies inside them:
-
-- `dashboards` of an insight must name existing dashboards ("Dashboard not found: ...");
-- bulk_update_tags refuses more than 10000 changes (ids × distinct normalized tags).
+`map_case` keeps valid generated bodies inside the two PostHog rules JSON Schema cannot state,
+as the contracts do (contracts/hooks.py): dashboards must exist, ids × tags ≤ 10000.
 
 `filter_failure` drops two kinds of "accepted negative case" that were valid as sent:
 - the run fixes `project_id` and `environment_id` to the demo project (see the test's
@@ -25,32 +21,15 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.meta import negated_parameters
 
+from contracts.hooks import within_posthog_rules
 from mockserver.spec import default_spec
 
-INSIGHT_WRITES = ("insights_create", "insights_update", "insights_partial_update")
-MAX_TAG_CHANGES = 10_000
 PINNED = {("project_id", ParameterLocation.PATH), ("environment_id", ParameterLocation.PATH)}
 
 
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
-    meta = case.meta
-    if meta is None or meta.generation.mode != GenerationMode.POSITIVE or not isinstance(case.body, dict):
-        return case
-    operation_id = case.operation.definition.raw.get("operationId", "")
-    if operation_id.endswith(INSIGHT_WRITES):
-        case.body.pop("dashboards", None)
-    if operation_id.endswith("insights_bulk_update_tags_create"):
-        _within_tag_change_limit(case.body)
-    return case
-
-
-def _within_tag_change_limit(body: dict[str, Any]) -> None:
-    ids, tags = body.get("ids"), body.get("tags")
-    if not isinstance(ids, list) or not isinstance(tags, list):
-        return
-    while tags and len(ids) * len({t.strip().lower() for t in tags if isinstance(t, str) and t.strip()}) > MAX_TAG_CHANGES:
-        tags.pop()
+    return within_posthog_rules(context, case)
 
 
 @schemathesis.hook

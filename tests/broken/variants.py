@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 
-from mockserver import create_app, permissions, serializers
+from mockserver import create_app, serializers
 from mockserver.app import MockServer
 from mockserver.clock import Clock
 from mockserver.errors import APIError
@@ -56,24 +56,24 @@ def _viewed_answers_200(server: MockServer, mp: pytest.MonkeyPatch) -> None:
 
 def _skip_scope_check_for(operation_id: str) -> Callable[[MockServer, pytest.MonkeyPatch], None]:
     def apply(server: MockServer, mp: pytest.MonkeyPatch) -> None:
-        original = permissions.authorize_operation
+        original = server.permissions.authorize_operation
 
-        def lax(operation, principal, site_url):
+        def lax(operation, principal):
             if operation.base_id == operation_id and principal.via_key:
                 return None
-            return original(operation, principal, site_url)
-        mp.setattr(permissions, "authorize_operation", lax)
+            return original(operation, principal)
+        mp.setattr(server.permissions, "authorize_operation", lax)
     return apply
 
 
 def _accept_keys_of_other_projects(server: MockServer, mp: pytest.MonkeyPatch) -> None:
-    original = permissions.authorize_project
+    original = server.permissions.authorize_project
 
     def lax(principal, team, store):
         if principal.via_key and principal.key.scoped_teams:
             return None
         return original(principal, team, store)
-    mp.setattr(permissions, "authorize_project", lax)
+    mp.setattr(server.permissions, "authorize_project", lax)
 
 
 def _next_page_skips_one(server: MockServer, mp: pytest.MonkeyPatch) -> None:
