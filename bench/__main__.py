@@ -54,10 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="posthog-bench-") as scratch:
         workdir = Path(scratch)
         try:
-            results["compare"] = compare.run(settings, toolbox, workdir, headers)
-            if settings.scales:
+            if "compare" in settings.phases:
+                results["compare"] = compare.run(settings, toolbox, workdir, headers)
+            if "scale" in settings.phases and settings.scales:
                 results["scale"] = scale.run(settings, toolbox, workdir, headers)
-            if settings.contracts:
+            if "contracts" in settings.phases and settings.contracts:
                 results["contracts"] = contract_suite.run(settings, workdir, headers, key)
         except (TargetFailed, LoadFailed) as failure:
             print(f"bench: failed: {failure}\n(server logs: {artifacts})", file=sys.stderr)
@@ -79,7 +80,7 @@ def _toolbox(settings: Settings) -> tools.Toolbox:
     say("checking tools")
     wrk = tools.ensure_wrk()
     prism = prism_missing = py_spy = py_spy_missing = None
-    if "prism" in settings.targets:
+    if "prism" in settings.targets and "compare" in settings.phases:
         try:
             prism = tools.ensure_prism()
         except tools.ToolUnavailable as missing:

@@ -25,10 +25,10 @@ def render(results: dict[str, Any]) -> str:
         lines += [""] + _compare(results["compare"])
     if "scale" in results:
         lines += [""] + _scale(results["scale"])
-    lines += [""] + _contracts(results.get("contracts", {"status": "skipped", "reason": "not run (--no-contracts)"}))
-    if "compare" in results:
-        lines += _profiles(results["compare"].get("profiles"), results.get("scale"))
-        lines += _prism(results["compare"].get("prism"))
+    lines += [""] + _contracts(results.get("contracts", {"status": "skipped", "reason": "not run this time (--phases or --no-contracts)"}))
+    compared = results.get("compare", {})
+    lines += _profiles(compared.get("profiles"), results.get("scale"))
+    lines += _prism(compared.get("prism"))
     return "\n".join(lines)
 
 

