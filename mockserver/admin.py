@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from mockserver import errors, rendering, seed
 from mockserver.auth import SESSION_COOKIE
@@ -24,7 +24,7 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def routes(server: "MockServer") -> list[Route]:
+def routes(server: "MockServer") -> list[Mount]:
     def guarded(endpoint: Callable[[Request], Awaitable[Any]]) -> Endpoint:
         async def run(request: Request) -> Response:
             client = request.client.host if request.client else ""
@@ -78,14 +78,14 @@ def routes(server: "MockServer") -> list[Route]:
     async def openapi(request: Request) -> Response:
         return rendering.response(200, server.spec.document)
 
-    return [
-        Route("/_mock/reset", guarded(reset), methods=["POST"]),
-        Route("/_mock/keys", guarded(mint_key), methods=["POST"]),
-        Route("/_mock/session", guarded(open_session), methods=["POST"]),
-        Route("/_mock/requests", guarded(recent_requests), methods=["GET"]),
-        Route("/_mock/demo", guarded(demo), methods=["GET"]),
-        Route("/_mock/openapi.json", openapi, methods=["GET"]),
-    ]
+    return [Mount("/_mock", routes=[
+        Route("/reset", guarded(reset), methods=["POST"]),
+        Route("/keys", guarded(mint_key), methods=["POST"]),
+        Route("/session", guarded(open_session), methods=["POST"]),
+        Route("/requests", guarded(recent_requests), methods=["GET"]),
+        Route("/demo", guarded(demo), methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ])]
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from starlette.routing import request_response
 
 from mockserver import admin, errors, permissions, rendering, seed
 from mockserver.auth import Authenticator
-from mockserver.clock import Clock, iso
+from mockserver.clock import Clock
 from mockserver.handlers import Call, load_handlers
 from mockserver.journal import Entry, Journal
 from mockserver.ratelimit import Throttle
@@ -57,8 +57,9 @@ class MockServer:
     async def api(self, request: Request) -> Response:
         operation, principal, problems = None, None, []
         head = request.method == "HEAD"
+        self.store.db.notice_other_writers()
         try:
-            match = self.router.match(request.method, request.url.path)
+            match = self.router.match(request.method, request.scope["path"])
             if match is None:
                 raise errors.endpoint_not_found()
             if request.method == "OPTIONS":
@@ -82,7 +83,7 @@ class MockServer:
             self.legacy_writes.refuse(operation, body.json())
             call = Call(
                 operation=operation, principal=principal, team=team, path=path_values, query=query_values,
-                body=validator.body(body.json(), sent=body.sent), url=str(request.url), headers=request.headers,
+                body=validator.body(body.json(), sent=body.sent), request_url=lambda: str(request.url), headers=request.headers,
                 store=self.store, clock=self.clock,
             )
             with self.store.transaction(write=operation.is_write):
@@ -102,9 +103,9 @@ class MockServer:
 
     def _note(self, request: Request, operation: Any, principal: Any, status: int, problems: list[str]) -> None:
         self.journal.add(Entry(
-            at=iso(self.clock.now()),
+            at=self.clock.now(),
             method=request.method,
-            path=request.url.path,
+            path=request.scope["path"],
             operation_id=operation.operation_id if operation else None,
             status=status,
             problems=problems,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 # Bare sources PostHog wraps in an InsightVizNode (AUTO_WRAPPED_INSIGHT_QUERY_KINDS, 02c0d4b7).
@@ -65,10 +64,10 @@ def events_of(query: dict[str, Any] | None) -> list[str]:
     return sorted(set(found))
 
 
-def filters_hash(team_id: int, query: dict[str, Any] | None, filters: dict[str, Any] | None) -> str:
-    """A stable cache key of the insight's results, like PostHog's `cache_<hash>`."""
-    material = json.dumps({"team": team_id, "query": query, "filters": filters or {}}, sort_keys=True)
-    return "cache_" + hashlib.md5(material.encode()).hexdigest()
+def filters_hash(team_id: int, query_json: str | None, filters_json: str) -> str:
+    """A stable cache key of the insight's results, like PostHog's `cache_<hash>`: a hash of what
+    the results depend on, as stored (the stored JSON is canonical: the mock writes it)."""
+    return "cache_" + hashlib.md5(f"{team_id}:{query_json}:{filters_json}".encode()).hexdigest()
 
 
 def suggested_metadata(query: dict[str, Any]) -> dict[str, str]:

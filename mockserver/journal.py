@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
+
+from mockserver.clock import iso
 
 
 @dataclass
 class Entry:
-    at: str
+    at: datetime  # formatted when read: the request path only stores it
     method: str
     path: str
     operation_id: str | None
@@ -27,7 +30,7 @@ class Journal:
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
         """Newest first."""
-        return [asdict(e) for e in list(self.entries)[::-1][:limit]]
+        return [{**asdict(e), "at": iso(e.at)} for e in list(self.entries)[::-1][:limit]]
 
     def clear(self) -> None:
         self.entries.clear()

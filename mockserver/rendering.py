@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any, Mapping
 
+import orjson
 from starlette.responses import Response
 
 from mockserver.errors import APIError
@@ -16,14 +17,29 @@ CSV = "text/csv; charset=utf-8"
 
 
 def encode_json(data: Any) -> bytes:
-    """Compact, UTF-8, no NaN (DRF's JSONRenderer with PostHog's settings)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    """Compact UTF-8 JSON, as PostHog's orjson renderer writes it. Stored JSON (an insight's query)
+    is passed in as orjson.Fragment and copied as it is. Integers beyond 64 bits (an id echoed
+    back from a request) are beyond orjson, so those rare bodies go through the json module."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(plain(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def plain(data: Any) -> Any:
+    """The data with every orjson.Fragment parsed (for code that reads values, like CSV). Bodies
+    orjson cannot encode (64-bit overflow) hold no fragments: they come back as they are."""
+    try:
+        return orjson.loads(orjson.dumps(data))
+    except TypeError:
+        return data
 
 
 def csv_text(data: Any) -> str:
     """rest_framework_csv's CSVRenderer: a list is one row per item, anything else one row;
     nested keys and list indexes joined with dots, columns sorted by name, None as an empty cell,
     booleans as True/False, and empty objects or lists leaving no column at all."""
+    data = plain(data)
     rows = [_flatten(item) for item in (data if isinstance(data, list) else [data])]
     header = sorted({key for row in rows for key in row})
     buffer = io.StringIO()

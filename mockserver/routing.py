@@ -44,17 +44,25 @@ class Router:
         for op in operations:
             route = routes.get(op.path) or routes.setdefault(op.path, Route(_compile(op.path), op.path))
             route.operations[op.method] = op
-        # Literal routes first (fewer parameters), as Django tries them in registration order.
+        # Literal routes first (fewer parameters), as Django tries them in registration order;
+        # only routes with as many path segments can match, so they are looked up by that number.
         self.routes = sorted(routes.values(), key=lambda r: (len(PARAM.findall(r.template)), r.template))
+        self.by_segments: dict[int, list[Route]] = {}
+        for route in self.routes:
+            self.by_segments.setdefault(_segments(route.template), []).append(route)
 
     def match(self, method: str, path: str) -> Match | None:
         """The route for the path (None: no route), and its operation for the method (None: 405)."""
-        for route in self.routes:
+        for route in self.by_segments.get(_segments(path), ()):
             found = route.pattern.match(path)
             if found:
                 lookup = "GET" if method == "HEAD" else method
                 return Match(route, route.operations.get(lookup), found.groupdict())
         return None
+
+
+def _segments(path: str) -> int:
+    return path.strip("/").count("/") + 1
 
 
 def _compile(template: str) -> re.Pattern[str]:

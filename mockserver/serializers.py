@@ -10,6 +10,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import orjson
+
 from mockserver import insight_queries
 from mockserver.store import Store
 from mockserver.store.accounts import Team
@@ -32,12 +34,9 @@ class Context:
 
 
 class _Page:
-    """The rows of one answer and everything they refer to, fetched in a few queries."""
+    """The rows of one answer and the users they refer to (tags and tiles come with the rows)."""
 
     def __init__(self, ctx: Context, rows: Sequence[sqlite3.Row]):
-        ids = [row["id"] for row in rows]
-        self.tags = ctx.store.insights.tags_of(ids)
-        self.tiles = ctx.store.insights.tiles_of(ids)
         self.users = ctx.store.accounts.users(
             [row["created_by_id"] for row in rows] + [row["last_modified_by_id"] for row in rows]
         )
@@ -46,9 +45,6 @@ class _Page:
         user = self.users.get(user_id) if user_id is not None else None
         return user.basic() if user else None
 
-    def dashboard_tiles(self, insight_id: int) -> list[dict[str, Any]]:
-        return [{"id": t["id"], "dashboard_id": t["dashboard_id"], "deleted": _optional_bool(t["deleted"])} for t in self.tiles[insight_id]]
-
 
 def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
     """InsightSerializer. Results are never computed by the mock, so the result fields are empty."""
@@ -56,7 +52,8 @@ def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         query, filters = _query_and_filters(row)
-        query = _with_override(query, ctx.filters_override)
+        if ctx.filters_override and row["query"] is not None:
+            query = _with_override(json.loads(row["query"]), ctx.filters_override)
         item: dict[str, Any] = {
             "id": row["id"],
             "short_id": row["short_id"],
@@ -68,9 +65,9 @@ def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
             "deleted": bool(row["deleted"]),
         }
         if ctx.include_dashboards:
-            item["dashboards"] = [t["dashboard_id"] for t in page.tiles[row["id"]]]
+            item["dashboards"] = orjson.Fragment(row["dashboards_json"])
         item.update({
-            "dashboard_tiles": page.dashboard_tiles(row["id"]),
+            "dashboard_tiles": orjson.Fragment(row["tiles_json"]),
             "last_refresh": None,
             "cache_target_age": None,
             "next_allowed_client_refresh": None,
@@ -81,7 +78,7 @@ def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
             "created_by": page.user(row["created_by_id"]),
             "description": row["description"],
             "updated_at": row["updated_at"],
-            "tags": page.tags[row["id"]],
+            "tags": orjson.Fragment(row["tags_json"]),
             "favorited": bool(row["favorited"]),
             "saved": bool(row["saved"]),
             "last_modified_at": row["last_modified_at"],
@@ -102,7 +99,7 @@ def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
         })
         if row["id"] in ctx.search_types:
             item["search_match_type"] = ctx.search_types[row["id"]]
-        item["filters_hash"] = insight_queries.filters_hash(row["team_id"], query, filters)
+        item["filters_hash"] = insight_queries.filters_hash(row["team_id"], row["query"], row["filters"])
         out.append(item)
     return out
 
@@ -138,14 +135,14 @@ def _basic(ctx: Context, page: _Page, row: sqlite3.Row, last_viewed_at: dict[int
         "query": query,
     }
     if ctx.include_dashboards:
-        item["dashboards"] = [t["dashboard_id"] for t in page.tiles[row["id"]]]
+        item["dashboards"] = orjson.Fragment(row["dashboards_json"])
     item.update({
-        "dashboard_tiles": page.dashboard_tiles(row["id"]),
+        "dashboard_tiles": orjson.Fragment(row["tiles_json"]),
         "description": row["description"],
         "last_refresh": None,
         "refreshing": False,
         "saved": bool(row["saved"]),
-        "tags": page.tags[row["id"]],
+        "tags": orjson.Fragment(row["tags_json"]),
         "updated_at": row["updated_at"],
         "created_by": page.user(row["created_by_id"]),
         "created_at": row["created_at"],
@@ -159,16 +156,17 @@ def _basic(ctx: Context, page: _Page, row: sqlite3.Row, last_viewed_at: dict[int
     return item
 
 
-def _query_and_filters(row: sqlite3.Row) -> tuple[Any, dict[str, Any]]:
-    """Insights with a query show `filters: {}`; legacy ones show their filters (and no query)."""
+def _query_and_filters(row: sqlite3.Row) -> tuple[Any, Any]:
+    """Insights with a query show `filters: {}`; legacy ones show their filters (and no query).
+    Stored JSON goes out as it was stored (orjson.Fragment), never parsed and encoded again."""
     if row["query"] is not None:
-        return json.loads(row["query"]), {}
-    return None, json.loads(row["filters"])
+        return orjson.Fragment(row["query"]), {}
+    return None, orjson.Fragment(row["filters"])
 
 
-def _with_override(query: Any, override: dict[str, Any] | None) -> Any:
+def _with_override(query: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """filters_override replaces the date range, interval and test-account filter of the source."""
-    if not override or not isinstance(query, dict) or not isinstance(query.get("source"), dict):
+    if not isinstance(query.get("source"), dict):
         return query
     source = dict(query["source"])
     if "date_from" in override or "date_to" in override:
@@ -183,7 +181,3 @@ def _override_context(override: dict[str, Any] | None) -> dict[str, Any] | None:
     if not override:
         return None
     return {"dashboard": override, "tile": None, "overridden_dashboard": None}
-
-
-def _optional_bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)

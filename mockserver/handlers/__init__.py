@@ -23,7 +23,7 @@ class Call:
     path: dict[str, Any]
     query: dict[str, Any]
     body: Any
-    url: str
+    request_url: Callable[[], str]  # built only when a handler needs it (page links)
     headers: Mapping[str, str]
     store: Store
     clock: Clock
@@ -31,6 +31,10 @@ class Call:
 
     def __post_init__(self) -> None:
         self.moment = self.clock.now()  # one "now" per request
+
+    @property
+    def url(self) -> str:
+        return self.request_url()
 
     @property
     def now(self) -> str:

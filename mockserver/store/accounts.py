@@ -89,31 +89,38 @@ class PersonalAPIKey:
 
 
 class Accounts:
+    """Every request reads its key, user, team and membership: those lookups are remembered until
+    the database may have changed (Database.generation), so they are never stale."""
+
     def __init__(self, db: Database):
         self.db = db
+        self._cache: dict[tuple, Any] = {}
 
     # Users -----------------------------------------------------------------------------------
     def user(self, user_id: int) -> User | None:
+        return self.db.cached(self._cache, ("user", user_id), lambda: self._load_user(user_id))
+
+    def _load_user(self, user_id: int) -> User | None:
         row = self.db.one("SELECT * FROM users WHERE id = ?", (user_id,))
         return _user(row) if row else None
 
     def users(self, ids: Iterable[int | None]) -> dict[int, User]:
-        wanted = sorted({i for i in ids if i is not None})
-        if not wanted:
-            return {}
-        rows = self.db.query(f"SELECT * FROM users WHERE id IN ({','.join('?' * len(wanted))})", wanted)
-        return {row["id"]: _user(row) for row in rows}
+        found = {i: self.user(i) for i in {i for i in ids if i is not None}}
+        return {i: user for i, user in found.items() if user is not None}
 
     def organization_ids_of(self, user_id: int) -> set[str]:
         return {r[0] for r in self.db.query("SELECT organization_id FROM memberships WHERE user_id = ?", (user_id,))}
 
     def membership_level(self, user_id: int, organization_id: str) -> int | None:
-        return self.db.scalar(
+        return self.db.cached(self._cache, ("membership", user_id, organization_id), lambda: self.db.scalar(
             "SELECT level FROM memberships WHERE user_id = ? AND organization_id = ?", (user_id, organization_id)
-        )
+        ))
 
     # Teams and projects ------------------------------------------------------------------------
     def team(self, team_id: int) -> Team | None:
+        return self.db.cached(self._cache, ("team", team_id), lambda: self._load_team(team_id))
+
+    def _load_team(self, team_id: int) -> Team | None:
         row = self.db.one(
             "SELECT t.id, t.project_id, t.name, p.organization_id, p.timezone FROM teams t"
             " JOIN projects p ON p.id = t.project_id WHERE t.id = ?",
@@ -139,6 +146,9 @@ class Accounts:
 
     # Keys and sessions -------------------------------------------------------------------------
     def key_by_value(self, secret: str) -> PersonalAPIKey | None:
+        return self.db.cached(self._cache, ("key", secret), lambda: self._load_key(secret))
+
+    def _load_key(self, secret: str) -> PersonalAPIKey | None:
         row = self.db.one("SELECT * FROM personal_api_keys WHERE secure_value = ?", (secure_value(secret),))
         return _key(row) if row else None
 

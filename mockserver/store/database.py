@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 class SchemaMismatch(RuntimeError):
@@ -30,6 +30,15 @@ class Database:
             self.connection.execute("PRAGMA journal_mode = WAL")
             self.connection.execute("PRAGMA synchronous = NORMAL")
         self._depth = 0
+        self._data_version = self.scalar("PRAGMA data_version")
+        self.generation = 0  # advances whenever the data may have changed; caches compare it
+
+    def notice_other_writers(self) -> None:
+        """Advance the generation if another connection (a worker) committed since the last look."""
+        version = self.connection.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            self.generation += 1
 
     @classmethod
     def open(cls, path: str, *, reset: bool = False) -> "Database":
@@ -59,6 +68,15 @@ class Database:
                 f"{self.path} holds schema version {version}, this mock needs {SCHEMA_VERSION}; start with --reset"
             )
 
+    def cached(self, cache: dict, key: Any, load: Any) -> Any:
+        """`load()` remembered under `key` until the data may have changed (see `generation`)."""
+        found = cache.get(key)
+        if found is not None and found[0] == self.generation:
+            return found[1]
+        value = load()
+        cache[key] = (self.generation, value)
+        return value
+
     def clear(self) -> None:
         """Delete every row (the schema stays); used to go back to the seed."""
         tables = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'meta'")]
@@ -84,9 +102,12 @@ class Database:
         except BaseException:
             self._depth = 0
             self.connection.execute("ROLLBACK")
+            self.generation += 1
             raise
         self._depth = 0
         self.connection.execute("COMMIT")
+        if write:
+            self.generation += 1
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.connection.execute(sql, params)

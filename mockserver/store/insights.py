@@ -6,6 +6,7 @@ handlers; this module only turns those decisions into SQL.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import sqlite3
@@ -25,6 +26,20 @@ ORDER_COLUMNS = {
     "last_modified_at": "last_modified_at", "last_viewed_at": "last_viewed_at", "created_by": "created_by_id",
     "favorited": "favorited", "short_id": "short_id",
 }
+
+NOT_NULL_ORDER_COLUMNS = {"id", "updated_at", "last_modified_at", "favorited", "short_id"}
+
+# Every insight row comes with its tags and shown dashboard tiles, as JSON built by SQLite, so a
+# page of insights is one query and the JSON goes out as it is (serializers.py).
+_SHOWN_TILES = ("FROM dashboard_tiles dt JOIN dashboards d ON d.id = dt.dashboard_id"
+                " WHERE dt.insight_id = i.id AND coalesce(dt.deleted, 0) = 0 AND d.deleted = 0 ORDER BY dt.id")
+WITH_RELATED = (
+    "i.*, (SELECT json_group_array(tag) FROM (SELECT tag FROM insight_tags WHERE insight_id = i.id ORDER BY tag)) AS tags_json,"
+    " (SELECT json_group_array(json_object('id', id, 'dashboard_id', dashboard_id, 'deleted', json(deleted))) FROM ("
+    "SELECT dt.id, dt.dashboard_id, CASE WHEN dt.deleted IS NULL THEN 'null' WHEN dt.deleted THEN 'true' ELSE 'false' END"
+    f" AS deleted {_SHOWN_TILES})) AS tiles_json,"
+    f" (SELECT json_group_array(dashboard_id) FROM (SELECT dt.dashboard_id {_SHOWN_TILES})) AS dashboards_json"
+)
 
 INSIGHT_COLUMNS = (
     "team_id", "project_id", "short_id", "name", "derived_name", "description", "query", "filters", "order",
@@ -71,11 +86,11 @@ class Insights:
         """PostHog's safely_get_object: all digits try the primary key first, then the short_id."""
         live = "" if include_deleted else " AND deleted = 0"
         if ident.isdigit() and int(ident) <= MAX_SQLITE_INT:
-            row = self.db.one(f"SELECT * FROM insights WHERE id = ? AND project_id = ?{live}", (int(ident), project_id))
+            row = self.db.one(f"SELECT {WITH_RELATED} FROM insights i WHERE id = ? AND project_id = ?{live}", (int(ident), project_id))
             if row:
                 return row
         return self.db.one(
-            f"SELECT * FROM insights WHERE short_id = ? AND project_id = ?{live} ORDER BY id LIMIT 1",
+            f"SELECT {WITH_RELATED} FROM insights i WHERE short_id = ? AND project_id = ?{live} ORDER BY id LIMIT 1",
             (ident, project_id),
         )
 
@@ -85,7 +100,7 @@ class Insights:
             return []
         state = "" if deleted is None else f" AND deleted = {int(deleted)}"
         return self.db.query(
-            f"SELECT * FROM insights WHERE project_id = ?{state} AND id IN ({_marks(wanted)}) ORDER BY id",
+            f"SELECT {WITH_RELATED} FROM insights i WHERE project_id = ?{state} AND id IN ({_marks(wanted)}) ORDER BY id",
             (project_id, *wanted),
         )
 
@@ -94,12 +109,33 @@ class Insights:
         where, params = self._where(q)
         if q.search:
             return self._search_page(q, where, params)
-        total = self.db.scalar(f"SELECT COUNT(*) FROM insights i WHERE {where}", params)
+        total = self._kept_count(q)
+        if total is None:
+            total = self.db.scalar(f"SELECT COUNT(*) FROM insights i WHERE {where}", params)
         rows = self.db.query(
-            f"SELECT * FROM insights i WHERE {where} ORDER BY {_order_by(q.order)} LIMIT ? OFFSET ?",
+            f"SELECT {WITH_RELATED} FROM insights i WHERE {where} ORDER BY {_order_by(q.order)} LIMIT ? OFFSET ?",
             (*params, q.limit, q.offset),
         )
         return total, rows, {}
+
+    def _kept_count(self, q: ListQuery) -> int | None:
+        """The count from insight_counts when only `saved` filters the list (None otherwise):
+        saved insights, plus unsaved ones shown on a listed dashboard, or the unsaved ones."""
+        narrowed = dataclasses.replace(q, saved=None, order=None, limit=0, offset=0)
+        if narrowed != ListQuery(project_id=q.project_id, limit=0, offset=0):
+            return None
+        counted = "SELECT coalesce(sum(n), 0) FROM insight_counts WHERE project_id = ? AND deleted = 0"
+        if q.saved is None:
+            return self.db.scalar(counted, (q.project_id,))
+        if q.saved is False:
+            return self.db.scalar(f"{counted} AND saved = 0", (q.project_id,))
+        on_listed_dashboards = self.db.scalar(
+            "SELECT COUNT(DISTINCT i.id) FROM dashboard_tiles dt JOIN dashboards d ON d.id = dt.dashboard_id"
+            " JOIN insights i ON i.id = dt.insight_id WHERE i.project_id = ? AND i.deleted = 0 AND i.saved = 0"
+            " AND coalesce(dt.deleted, 0) = 0 AND d.deleted = 0 AND d.creation_mode != 'unlisted'",
+            (q.project_id,),
+        )
+        return self.db.scalar(f"{counted} AND saved = 1", (q.project_id,)) + on_listed_dashboards
 
     def _search_page(self, q: ListQuery, where: str, params: list[Any]) -> tuple[int, list[sqlite3.Row], dict[int, str]]:
         """Exact (substring) matches; only when there are none, similar (trigram) ones."""
@@ -126,7 +162,7 @@ class Insights:
             order_params = []
         order = _order_by(q.order) if q.order else relevance
         rows = self.db.query(
-            f"SELECT * FROM insights i WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"SELECT {WITH_RELATED} FROM insights i WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
             (*cond_params, *([] if q.order else order_params), q.limit, q.offset),
         )
         return total, rows, {row["id"]: match_type for row in rows}
@@ -298,7 +334,7 @@ class Insights:
     def last_viewed_by(self, team_id: int, user_id: int, limit: int) -> list[sqlite3.Row]:
         """The user's latest views in this exact team, live insights only, newest first."""
         return self.db.query(
-            "SELECT i.*, v.last_viewed_at AS viewer_last_viewed_at FROM insight_views v"
+            f"SELECT {WITH_RELATED}, v.last_viewed_at AS viewer_last_viewed_at FROM insight_views v"
             " JOIN insights i ON i.id = v.insight_id"
             " WHERE v.team_id = ? AND v.user_id = ? AND i.deleted = 0"
             " ORDER BY v.last_viewed_at DESC, i.id DESC LIMIT ?",
@@ -308,7 +344,7 @@ class Insights:
     def trending(self, project_id: int, since: str, limit: int) -> list[sqlite3.Row]:
         """Live insights viewed since `since`, by viewer count, then last_modified_at."""
         return self.db.query(
-            "SELECT i.*, count(v.user_id) AS view_count FROM insights i"
+            f"SELECT {WITH_RELATED}, count(v.user_id) AS view_count FROM insights i"
             " JOIN insight_views v ON v.insight_id = i.id AND v.last_viewed_at >= ?"
             " WHERE i.project_id = ? AND i.deleted = 0"
             " GROUP BY i.id ORDER BY view_count DESC, i.last_modified_at DESC, i.id DESC LIMIT ?",
@@ -335,7 +371,10 @@ def storable_id(value: int) -> int:
 
 
 def _order_by(order: str | None) -> str:
-    """SQL ORDER BY for `order`, with Postgres' NULL placement (last ascending, first descending)."""
+    """SQL ORDER BY for `order`, with Postgres' NULL placement (last ascending, first descending).
+
+    Written to match the indexes: the default ordering is insights_by_default_order, and columns
+    that cannot be NULL get no NULL term, so an index on them serves the order directly."""
     if not order:
         return 'i."order" IS NULL, i."order", i.id DESC'
     if order == "-last_viewed_at":
@@ -343,7 +382,10 @@ def _order_by(order: str | None) -> str:
     if order == "last_viewed_at":
         return "i.last_viewed_at IS NOT NULL, i.last_viewed_at, i.id"
     descending = order.startswith("-")
-    column = "i." + ORDER_COLUMNS[order.lstrip("-")]
+    name = order.lstrip("-")
+    column = "i." + ORDER_COLUMNS[name]
+    if name in NOT_NULL_ORDER_COLUMNS:
+        return f"{column} DESC, i.id DESC" if descending else f"{column}, i.id"
     if descending:
         return f"{column} IS NULL DESC, {column} DESC, i.id DESC"
     return f"{column} IS NULL, {column}, i.id"

@@ -113,13 +113,38 @@ CREATE TABLE insights (
     last_viewed_at TEXT,
     UNIQUE (team_id, short_id)
 );
-CREATE INDEX insights_by_order ON insights (project_id, deleted, "order", id);
+-- The default ordering (the insight's `order`, rows without one last, newest first) as an index,
+-- so a page is read in order instead of sorting the whole project.
+CREATE INDEX insights_by_default_order ON insights (project_id, deleted, ("order" IS NULL), "order", id DESC);
+CREATE INDEX insights_by_saved ON insights (project_id, deleted, saved);
 CREATE INDEX insights_by_modified ON insights (project_id, deleted, last_modified_at);
 CREATE INDEX insights_by_created ON insights (project_id, deleted, created_at);
 CREATE INDEX insights_by_viewed ON insights (project_id, deleted, last_viewed_at);
 CREATE INDEX insights_by_short_id ON insights (project_id, short_id);
 CREATE INDEX insights_by_creator ON insights (project_id, created_by_id);
 CREATE INDEX insights_by_kind ON insights (project_id, kind);
+
+-- How many insights a project has, by deleted and saved: kept by triggers in the same transaction
+-- as every write, so list pages count in constant time and the count is never stale.
+CREATE TABLE insight_counts (
+    project_id INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    saved INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (project_id, deleted, saved)
+);
+CREATE TRIGGER insight_counted AFTER INSERT ON insights BEGIN
+    INSERT INTO insight_counts VALUES (NEW.project_id, NEW.deleted, NEW.saved, 1)
+        ON CONFLICT (project_id, deleted, saved) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER insight_uncounted AFTER DELETE ON insights BEGIN
+    UPDATE insight_counts SET n = n - 1 WHERE project_id = OLD.project_id AND deleted = OLD.deleted AND saved = OLD.saved;
+END;
+CREATE TRIGGER insight_recounted AFTER UPDATE OF project_id, deleted, saved ON insights BEGIN
+    UPDATE insight_counts SET n = n - 1 WHERE project_id = OLD.project_id AND deleted = OLD.deleted AND saved = OLD.saved;
+    INSERT INTO insight_counts VALUES (NEW.project_id, NEW.deleted, NEW.saved, 1)
+        ON CONFLICT (project_id, deleted, saved) DO UPDATE SET n = n + 1;
+END;
 
 CREATE TABLE insight_tags (
     insight_id INTEGER NOT NULL REFERENCES insights(id),
