@@ -11,11 +11,12 @@ import json
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
-from contracts.target import Target
+from contracts.pacing import Pacer
+from contracts.target import Key, Target
 
 WAIT_IN_DETAIL = re.compile(r"available in (\d+) seconds")
 
@@ -47,7 +48,7 @@ class Client:
     throttled: int = 0
     waited: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
-    before_request: Callable[[str, str, "Key | None"], None] | None = None  # noqa: F821 (pacing hook)
+    pacer: Pacer | None = None
 
     def __post_init__(self) -> None:
         self._http = self.target.client()
@@ -55,7 +56,7 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def request(self, method: str, path: str, *, key: Any = None, session: bool = False,
+    def request(self, method: str, path: str, *, key: Key | None = None, session: bool = False,
                 params: dict[str, Any] | None = None, body: Any = None) -> Exchange:
         headers: dict[str, str] = {}
         if key is not None:
@@ -66,8 +67,8 @@ class Client:
             headers["Content-Type"] = "application/json"
         content = json.dumps(body).encode() if body is not None else None
         for attempt in range(self.max_retries + 1):
-            if self.before_request:
-                self.before_request(method, path, key)
+            if self.pacer:
+                self.pacer.before(method, path, key)
             response = self._http.request(method, path, params=params, content=content, headers=headers)
             if response.status_code != 429 or attempt == self.max_retries:
                 break

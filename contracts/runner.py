@@ -110,7 +110,7 @@ def _budget(options: Options, target: Target) -> float | None:
 
 
 def _clean_up(target: Target, record: RunRecord, pacer: Pacer | None) -> str:
-    client = Client(target, before_request=pacer.before if pacer else None)
+    client = Client(target, pacer=pacer)
     try:
         deleted = clean_up(target, target.broadest_key(), record, client)
     finally:

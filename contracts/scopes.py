@@ -40,7 +40,7 @@ def run(target: Target, *, seed: int, examples: int, other_project: int | None =
     started = time.monotonic()
     chosen = [op for op in rules.spec().operations if (operations is None or op.base_id in operations)
               and not (read_only and op.is_write)]
-    client = Client(target, before_request=pacer.before if pacer else None)
+    client = Client(target, pacer=pacer)
     minted: dict[tuple, Key] = {}
 
     def key_for(scopes: tuple[str, ...], scoped_teams: tuple[int, ...] | None) -> Key:

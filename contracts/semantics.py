@@ -80,7 +80,7 @@ def run(target: Target, *, seed: int, examples: int, steps: int = 12, shrink: bo
         pacer: Pacer | None = None, record: RunRecord | None = None) -> SuiteResult:
     result = SuiteResult("semantics")
     started = time.monotonic()
-    client = Client(target, before_request=pacer.before if pacer else None)
+    client = Client(target, pacer=pacer)
     record = record or RunRecord()
     key = target.broadest_key()
     machine = hypothesis_seed(seed)(_machine(target, client, key, result, record))

@@ -237,12 +237,13 @@ def _demo(store: Store, now: datetime) -> None:
         store.insights.record_views(team, creator, [insight_id], created_at)
         activity_name = name or derived
         if activity_name:
-            log = lambda verb, at, changes=None: store.activity.log(  # noqa: E731
-                team_id=team, project_id=PROJECT_OF_TEAM[team], item_id=insight_id, activity=verb, user_id=creator,
-                detail={"changes": changes, "trigger": None, "name": activity_name,
-                        "short_id": "QZb2cxTK" if insight_id == 1 else short_id_for(insight_id), "type": None},
-                created_at=at,
-            )
+            def log(verb: str, at: str, changes: list | None = None) -> None:
+                store.activity.log(
+                    team_id=team, project_id=PROJECT_OF_TEAM[team], item_id=insight_id, activity=verb, user_id=creator,
+                    detail={"changes": changes, "trigger": None, "name": activity_name,
+                            "short_id": "QZb2cxTK" if insight_id == 1 else short_id_for(insight_id), "type": None},
+                    created_at=at,
+                )
             log("created", created_at)
             if insight_id == 1:
                 log("updated", modified_at, [{"type": "Insight", "action": "changed", "field": "name", "before": "Signups", "after": "Weekly signups"}])

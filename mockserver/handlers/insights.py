@@ -226,8 +226,10 @@ def _move_to_dashboards(call: Call, insight_id: int, dashboard_ids: list[int]) -
     if sorted(before) == sorted(wanted):
         return None
     names = call.store.insights.dashboards(call.team.project_id, [*before, *wanted])
-    describe = lambda ids: [{"id": i, "name": names[i]["name"]} for i in sorted(ids) if i in names]  # noqa: E731
-    return {"type": "Insight", "action": "changed", "field": "dashboards", "before": describe(before), "after": describe(wanted)}
+
+    def described(ids: list[int]) -> list[dict[str, Any]]:
+        return [{"id": i, "name": names[i]["name"]} for i in sorted(ids) if i in names]
+    return {"type": "Insight", "action": "changed", "field": "dashboards", "before": described(before), "after": described(wanted)}
 
 
 def _date(call: Call, name: str) -> str | None:
