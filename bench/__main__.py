@@ -54,12 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="posthog-bench-") as scratch:
         workdir = Path(scratch)
         try:
+            # Others commit to this tree while we measure: each phase notes the code its servers ran.
             if "compare" in settings.phases:
-                results["compare"] = compare.run(settings, toolbox, workdir, headers)
+                results["compare"] = {"git": _git_state(), **compare.run(settings, toolbox, workdir, headers)}
             if "scale" in settings.phases and settings.scales:
-                results["scale"] = scale.run(settings, toolbox, workdir, headers)
+                results["scale"] = {"git": _git_state(), **scale.run(settings, toolbox, workdir, headers)}
             if "contracts" in settings.phases and settings.contracts:
-                results["contracts"] = contract_suite.run(settings, workdir, headers, key)
+                results["contracts"] = {"git": _git_state(), **contract_suite.run(settings, workdir, headers, key)}
         except (TargetFailed, LoadFailed) as failure:
             print(f"bench: failed: {failure}\n(server logs: {artifacts})", file=sys.stderr)
             return 1
