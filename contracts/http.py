@@ -80,6 +80,11 @@ class Client:
         self.exchanges.append(exchange)
         return exchange
 
+    def throttling_note(self) -> str | None:
+        if not self.throttled:
+            return None
+        return f"{self.throttled} throttled answers (429), waited {self.waited:.0f} s in all"
+
     @staticmethod
     def _wait_for(response: httpx.Response) -> float:
         retry_after = response.headers.get("retry-after", "")

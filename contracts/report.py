@@ -26,6 +26,15 @@ class Failure:
     response: str | None = None
 
 
+CURL_MARK = "\n@@curl "  # separates a failure's text from the curl line of its request
+
+
+def failure_from(suite: str, check: str, message: str, seed: int) -> Failure:
+    """A failure raised as "<operation or step>: <text>" + CURL_MARK + "<curl line>"."""
+    text, _, curl = message.partition(CURL_MARK)
+    return Failure(suite, text.split(":", 1)[0], check, text, curl=curl or None, seed=seed)
+
+
 @dataclass
 class SuiteResult:
     name: str

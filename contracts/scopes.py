@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings, st
 from contracts import rules
 from contracts.http import Client
 from contracts.pacing import Pacer
-from contracts.report import Failure, SuiteResult
+from contracts.report import CURL_MARK, SuiteResult, failure_from
 from contracts.semantics import hypothesis_phases
 from contracts.target import Key, Target
 from mockserver.spec import Operation
@@ -81,19 +81,16 @@ def run(target: Target, *, seed: int, examples: int, other_project: int | None =
         elif expected is None and _refused_for_the_key(response, detail):
             problem = f"a key with {list(key.scopes)}{_scoped(key)} may call this operation; got {response.status_code} {detail!r}"
         if problem:
-            raise AssertionError(f"{op.method} {op.path}: {problem}\n@@curl {exchange.curl()}")
+            raise AssertionError(f"{op.method} {op.path}: {problem}{CURL_MARK}{exchange.curl()}")
 
     try:
         property()
     except Exception as error:  # hypothesis re-raises the shrunk failures (several as a group)
         for message in _messages(error):
-            text, _, curl = message.partition("\n@@curl ")
-            operation = text.split(":", 1)[0]
-            result.fail(Failure("scopes", operation, "scope enforcement", text, curl=curl or None, seed=seed))
+            result.fail(failure_from("scopes", "scope enforcement", message, seed))
     finally:
         client.close()
-    if client.throttled:
-        result.notes.append(f"{client.throttled} throttled answers (429), waited {client.waited:.0f} s in all")
+    result.notes += filter(None, [client.throttling_note()])
     result.duration = time.monotonic() - started
     return result
 

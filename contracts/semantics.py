@@ -19,7 +19,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precon
 
 from contracts.http import Client, Exchange
 from contracts.pacing import Pacer
-from contracts.report import Failure, SuiteResult
+from contracts.report import CURL_MARK, SuiteResult, failure_from
 from contracts.safety import RunRecord
 from contracts.target import Key, Target
 
@@ -91,12 +91,10 @@ def run(target: Target, *, seed: int, examples: int, steps: int = 12, shrink: bo
     try:
         run_state_machine_as_test(machine, settings=run_settings)
     except ContractBroken as broken:
-        text, _, curl = str(broken).partition("\n@@curl ")
-        result.fail(Failure("semantics", text.split(":", 1)[0], "model disagreement", text, curl=curl or None, seed=seed))
+        result.fail(failure_from("semantics", "model disagreement", str(broken), seed))
     finally:
         client.close()
-    if client.throttled:
-        result.notes.append(f"{client.throttled} throttled answers (429), waited {client.waited:.0f} s in all")
+    result.notes += filter(None, [client.throttling_note()])
     result.duration = time.monotonic() - started
     return result
 
@@ -126,7 +124,7 @@ def _machine(target: Target, client: Client, key: Key, result: SuiteResult, reco
         def expect(self, step: str, exchange: Exchange, condition: bool, message: str) -> None:
             if not condition:
                 body = exchange.response.text[:300]
-                raise ContractBroken(f"{step}: {message} (got {exchange.response.status_code} {body!r})\n@@curl {exchange.curl()}")
+                raise ContractBroken(f"{step}: {message} (got {exchange.response.status_code} {body!r}){CURL_MARK}{exchange.curl()}")
 
         # Rules ------------------------------------------------------------------------------------
         @rule(target=insights, tags=st.sets(st.sampled_from(TAGS), max_size=2))

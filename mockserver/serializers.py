@@ -54,20 +54,8 @@ def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
         query, filters = _query_and_filters(row)
         if ctx.filters_override and row["query"] is not None:
             query = _with_override(json.loads(row["query"]), ctx.filters_override)
-        item: dict[str, Any] = {
-            "id": row["id"],
-            "short_id": row["short_id"],
-            "name": row["name"],
-            "derived_name": row["derived_name"],
-            "filters": filters,
-            "query": query,
-            "order": row["order"],
-            "deleted": bool(row["deleted"]),
-        }
-        if ctx.include_dashboards:
-            item["dashboards"] = orjson.Fragment(row["dashboards_json"])
+        item = _opening(ctx, row, filters, query, order=row["order"], deleted=bool(row["deleted"]))
         item.update({
-            "dashboard_tiles": orjson.Fragment(row["tiles_json"]),
             "last_refresh": None,
             "cache_target_age": None,
             "next_allowed_client_refresh": None,
@@ -126,18 +114,8 @@ def trending(ctx: Context, rows: Sequence[sqlite3.Row], viewers: dict[int, list[
 
 def _basic(ctx: Context, page: _Page, row: sqlite3.Row, last_viewed_at: dict[int, str] | None) -> dict[str, Any]:
     query, filters = _query_and_filters(row)
-    item: dict[str, Any] = {
-        "id": row["id"],
-        "short_id": row["short_id"],
-        "name": row["name"],
-        "derived_name": row["derived_name"],
-        "filters": filters,
-        "query": query,
-    }
-    if ctx.include_dashboards:
-        item["dashboards"] = orjson.Fragment(row["dashboards_json"])
+    item = _opening(ctx, row, filters, query)
     item.update({
-        "dashboard_tiles": orjson.Fragment(row["tiles_json"]),
         "description": row["description"],
         "last_refresh": None,
         "refreshing": False,
@@ -153,6 +131,17 @@ def _basic(ctx: Context, page: _Page, row: sqlite3.Row, last_viewed_at: dict[int
     })
     if row["id"] in ctx.search_types:
         item["search_match_type"] = ctx.search_types[row["id"]]
+    return item
+
+
+def _opening(ctx: Context, row: sqlite3.Row, filters: Any, query: Any, **between: Any) -> dict[str, Any]:
+    """The fields every shape starts with, in PostHog's order (the deprecated `dashboards` only when
+    served; `between` are the full shape's fields that come before it)."""
+    item: dict[str, Any] = {"id": row["id"], "short_id": row["short_id"], "name": row["name"],
+                            "derived_name": row["derived_name"], "filters": filters, "query": query, **between}
+    if ctx.include_dashboards:
+        item["dashboards"] = orjson.Fragment(row["dashboards_json"])
+    item["dashboard_tiles"] = orjson.Fragment(row["tiles_json"])
     return item
 
 
