@@ -107,7 +107,8 @@ def _library_versions() -> dict[str, str]:
 
 
 def _git_state() -> dict[str, str]:
-    """The commit measured, and whether the mock or spec had uncommitted changes (others work in this tree)."""
+    """The commit measured, the last commit that changed the code under test, and uncommitted
+    changes to it (others work in this tree while the bench runs)."""
     def git(*args: str) -> str:
         try:
             done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
@@ -115,9 +116,14 @@ def _git_state() -> dict[str, str]:
             return ""
         return done.stdout if done.returncode == 0 else ""
 
-    porcelain = git("status", "--porcelain", "--", "mockserver", "spec", "contracts").splitlines()
+    code_paths = ("mockserver", "spec", "contracts")
+    porcelain = git("status", "--porcelain", "--", *code_paths).splitlines()
     changed = sorted({line[3:].split("/")[0] for line in porcelain if len(line) > 3})
-    return {"commit": git("rev-parse", "--short", "HEAD").strip() or "unknown", "dirty": ", ".join(changed)}
+    return {
+        "commit": git("rev-parse", "--short", "HEAD").strip() or "unknown",
+        "code": git("log", "-1", "--format=%h", "--", *code_paths).strip() or "unknown",  # last change to what runs
+        "dirty": ", ".join(changed),
+    }
 
 
 def _keep_artifacts(workdir: Path, artifacts: Path) -> None:

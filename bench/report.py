@@ -35,14 +35,15 @@ def render(results: dict[str, Any]) -> str:
 def _header(r: dict[str, Any]) -> list[str]:
     m, v, g = r["machine"], r["versions"], r.get("git", {})
     stamps = {phase: r[phase]["git"] for phase in ("compare", "scale", "contracts") if isinstance(r.get(phase), dict) and "git" in r[phase]}
-    changed = [f"{phase} ran on {x['commit']}{' (+ uncommitted ' + x['dirty'] + ')' if x['dirty'] else ''}"
-               for phase, x in stamps.items() if x != g]
+    changed = [f"{phase} ran on code of {x.get('code', x['commit'])}{' (+ uncommitted ' + x['dirty'] + ')' if x['dirty'] else ''}"
+               for phase, x in stamps.items() if (x.get("code"), x["dirty"]) != (g.get("code"), g.get("dirty"))]
     warning = [f"WARNING: the code changed during the run: {'; '.join(changed)}"] if changed else []
     return warning + [
         f"PostHog mock bench, {r['started_at']}{'  (QUICK MODE: figures are not meaningful)' if r['settings']['quick'] else ''}",
         f"machine: {m['cpu_count']} x {m['cpu_model']}, {m['memory_gib']} GiB, Python {m['python']}, {m['platform']}",
         f"load average at start: {' '.join(str(x) for x in m['loadavg_at_start'])}; at end: {' '.join(str(x) for x in r.get('loadavg_at_end', []))}",
-        f"command: {r['command']}   (git {g.get('commit', '?')}{', uncommitted changes in ' + g['dirty'] if g.get('dirty') else ''})",
+        f"command: {r['command']}   (git {g.get('commit', '?')}, code of {g.get('code', '?')}"
+        f"{', uncommitted changes in ' + g['dirty'] if g.get('dirty') else ''})",
         f"tools: wrk {v['wrk']}, Prism {v['prism']} (node {v['node']}), py-spy {v['py_spy']}; "
         f"uvicorn {v['uvicorn']} ({v['uvicorn_loop']}), starlette {v['starlette']}",
     ]
