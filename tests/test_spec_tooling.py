@@ -48,3 +48,11 @@ def test_fidelity_section_names_every_documented_difference():
     assert "cancel" in rendered and "answers 201 with an empty body" in rendered
     assert "DELETE answers 405" in rendered
     assert rendered.count("*(inferred)*") >= 5
+
+
+def test_the_spec_is_plain_yaml_1_2_without_merge_keys():
+    """Merge keys (`<<:`) are YAML 1.1: Prism and other YAML 1.2 readers keep them as literal keys,
+    so the environments routes would lose their responses there. Anchors and aliases are fine."""
+    lines = default_spec_path().read_text(encoding="utf-8").splitlines()
+    merges = [n for n, line in enumerate(lines, 1) if line.lstrip().startswith(("<<:", "- <<:")) and not line.lstrip().startswith("#")]
+    assert merges == [], f"merge keys on lines {merges}"
