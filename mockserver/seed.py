@@ -317,20 +317,23 @@ def _pad_insights(store: Store, now: datetime, total: int) -> None:
     have = db.scalar("SELECT COUNT(*) FROM insights WHERE project_id = 1")
     start = (db.scalar("SELECT MAX(id) FROM insights") or 0) + 1
     rng = random.Random(total)
-    kinds = [name for name in QUERIES if QUERIES[name]["kind"] == "InsightVizNode"]
+    # Each generated insight uses one of these queries: their stored forms are worked out once.
+    stored = [
+        (json.dumps(QUERIES[name]), insight_queries.kind_of(QUERIES[name], None), json.dumps(insight_queries.events_of(QUERIES[name])))
+        for name in QUERIES if QUERIES[name]["kind"] == "InsightVizNode"
+    ]
     words = ["Weekly", "Daily", "Monthly", "Mobile", "Web", "Paid", "Trial", "Churned", "New", "Returning"]
     topics = ["signups", "pageviews", "plays", "checkouts", "errors", "searches", "shares", "invites", "logins", "upgrades"]
     tags = ["growth", "kpi", "revenue", "mobile", "funnel", "retention", "experiments", "ops"]
     insights, tag_rows = [], []
     for insight_id in range(start, start + max(0, total - have)):
-        query = QUERIES[kinds[insight_id % len(kinds)]]
+        query, kind, events = stored[insight_id % len(stored)]
         created = now - timedelta(minutes=rng.randrange(60, 2 * 365 * 24 * 60))
         modified = created + timedelta(minutes=rng.randrange(0, int((now - created).total_seconds() // 60)))
         insights.append((
             insight_id, 1, 1, short_id_for(insight_id), f"{rng.choice(words)} {rng.choice(topics)} #{insight_id}",
-            None, None, json.dumps(query), "{}", None, 0, 1, int(rng.random() < 0.1), 0, iso(created),
-            rng.randrange(1, 4), iso(modified), iso(modified), 1, insight_queries.kind_of(query, None),
-            json.dumps(insight_queries.events_of(query)),
+            None, None, query, "{}", None, 0, 1, int(rng.random() < 0.1), 0, iso(created),
+            rng.randrange(1, 4), iso(modified), iso(modified), 1, kind, events,
         ))
         tag_rows += [(insight_id, t) for t in rng.sample(tags, rng.randrange(0, 3))]
     db.executemany(

@@ -342,12 +342,14 @@ class Insights:
         )
 
     def trending(self, project_id: int, since: str, limit: int) -> list[sqlite3.Row]:
-        """Live insights viewed since `since`, by viewer count, then last_modified_at."""
+        """Live insights viewed since `since`, by viewer count, then last_modified_at. Starts from the
+        views in the window (their time index), so the cost follows the views, not the project's size."""
         return self.db.query(
-            f"SELECT {WITH_RELATED}, count(v.user_id) AS view_count FROM insights i"
-            " JOIN insight_views v ON v.insight_id = i.id AND v.last_viewed_at >= ?"
+            "WITH viewed AS (SELECT insight_id, count(*) AS view_count FROM insight_views"
+            " WHERE last_viewed_at >= ? GROUP BY insight_id)"
+            f" SELECT {WITH_RELATED}, viewed.view_count FROM viewed CROSS JOIN insights i ON i.id = viewed.insight_id"
             " WHERE i.project_id = ? AND i.deleted = 0"
-            " GROUP BY i.id ORDER BY view_count DESC, i.last_modified_at DESC, i.id DESC LIMIT ?",
+            " ORDER BY viewed.view_count DESC, i.last_modified_at DESC, i.id DESC LIMIT ?",
             (since, project_id, limit),
         )
 
