@@ -19,8 +19,9 @@ from starlette.routing import request_response
 from mockserver import admin, errors, permissions, rendering, seed
 from mockserver.auth import Authenticator
 from mockserver.clock import Clock
-from mockserver.handlers import Call, load_handlers
+from mockserver.handlers import CLOCK_FREE, Call, load_handlers
 from mockserver.journal import Entry, Journal
+from mockserver.memo import ReadMemo
 from mockserver.ratelimit import Throttle
 from mockserver.routing import Router
 from mockserver.settings import LOCAL_ORIGINS, Settings
@@ -43,6 +44,8 @@ class MockServer:
         self.router = Router(spec.operations)
         self.validators = compile_validators(spec, spec.operations)
         self.handlers = load_handlers()
+        self.clock_free = dict(CLOCK_FREE)
+        self.memo = ReadMemo() if settings.memo == "on" else None
         missing = {op.base_id for op in spec.operations} - self.handlers.keys()
         if missing:
             raise RuntimeError(f"operations in the spec without a handler: {sorted(missing)}")
@@ -86,10 +89,18 @@ class MockServer:
                 body=validator.body(body.json(), sent=body.sent), request_url=lambda: str(request.url), headers=request.headers,
                 store=self.store, clock=self.clock,
             )
-            with self.store.transaction(write=operation.is_write):
-                reply = self.handlers[operation.base_id](call)
-            as_csv = query_values.get("format") == "csv"
-            result = rendering.response(reply.status, reply.body, as_csv=as_csv, empty=reply.empty, headers=reply.headers, head=head)
+            memo_key = self._memo_key(request, operation, principal, call)
+            generation = self.store.db.generation
+            answer = self.memo.get(memo_key, generation) if memo_key else None
+            if answer is None:
+                with self.store.transaction(write=operation.is_write):
+                    reply = self.handlers[operation.base_id](call)
+                as_csv = query_values.get("format") == "csv"
+                result = rendering.response(reply.status, reply.body, as_csv=as_csv, empty=reply.empty, headers=reply.headers, head=head)
+                if memo_key and 200 <= result.status_code < 300:
+                    self.memo.put(memo_key, generation, rendering.answer_of(result))
+            else:
+                result = rendering.replay(answer)
         except errors.APIError as error:
             problems.append(error.detail)
             result = rendering.error_response(error, head=head)
@@ -100,6 +111,13 @@ class MockServer:
                 raise StrictModeViolation("; ".join(violations))
         self._note(request, operation, principal, result.status_code, problems)
         return result
+
+    def _memo_key(self, request: Request, operation: Any, principal: Any, call: Call) -> tuple | None:
+        """The key of a read whose answer may be remembered (GET, clock-free), else None."""
+        clock_free = self.clock_free.get(operation.base_id)
+        if self.memo is None or request.method != "GET" or clock_free is None or not clock_free(call):
+            return None
+        return (operation.operation_id, call.url, principal.user.id, principal.key.id if principal.key else None)
 
     def _note(self, request: Request, operation: Any, principal: Any, status: int, problems: list[str]) -> None:
         self.journal.add(Entry(

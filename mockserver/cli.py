@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--reset", action="store_const", const=True, help="delete the database and start from the seed")
     serve.add_argument("--strict", action="store_const", const=True, help="check every answer against the spec")
     serve.add_argument("--rate-limit", choices=["off", "posthog"], help="throttle personal API keys like PostHog")
+    serve.add_argument("--memo", choices=["on", "off"], help="remember rendered reads until the data changes (default on)")
     serve.add_argument("--cors-origin", action="append", dest="cors_origins", help="allowed browser origin (repeatable; default: localhost)")
     serve.add_argument("--admin", choices=["loopback", "any"], help="who may call /_mock/ (default loopback)")
     fidelity = commands.add_parser("fidelity", help="print the spec's fidelity notes as Markdown")

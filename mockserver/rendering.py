@@ -11,6 +11,7 @@ import orjson
 from starlette.responses import Response
 
 from mockserver.errors import APIError
+from mockserver.memo import Answer
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"
@@ -58,6 +59,16 @@ def response(status: int, body: Any, *, as_csv: bool = False, empty: bool = Fals
     if head:
         out.headers["content-length"] = str(len(content))
     return out
+
+
+def answer_of(response: Response) -> Answer:
+    """What a rendered response is made of, to give again (memo.py)."""
+    headers = tuple((k, v) for k, v in response.headers.items() if k not in ("content-length", "content-type"))
+    return Answer(response.status_code, bytes(response.body), response.media_type, headers)
+
+
+def replay(answer: Answer) -> Response:
+    return Response(answer.body, status_code=answer.status, media_type=answer.media_type, headers=dict(answer.headers))
 
 
 def error_response(error: APIError, *, head: bool = False) -> Response:

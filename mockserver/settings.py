@@ -26,6 +26,7 @@ class Settings:
     reset: bool = False
     strict: bool = False
     rate_limit: str = "off"
+    memo: str = "on"
     cors_origins: tuple[str, ...] = field(default=())
     admin: str = "loopback"
     max_body_bytes: int = 1024 * 1024
@@ -39,6 +40,8 @@ class Settings:
             problems.append("seed must be 'demo' or 'empty'")
         if self.rate_limit not in ("off", "posthog"):
             problems.append("rate_limit must be 'off' or 'posthog'")
+        if self.memo not in ("on", "off"):
+            problems.append("memo must be 'on' or 'off'")
         if self.admin not in ("loopback", "any"):
             problems.append("admin must be 'loopback' or 'any'")
         if self.workers < 1:

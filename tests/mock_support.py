@@ -67,7 +67,7 @@ class SeededMock:
         self.headers = dict(self.client.headers)
 
     def fresh(self) -> TestClient:
-        self.seeded.backup(self.server.store.db.connection)
+        self.server.store.db.load_from(self.seeded)
         self.client.clock.advance(seconds=(self.start - self.client.clock.now()).total_seconds())
         self.server.journal.clear()
         self.client.cookies.clear()

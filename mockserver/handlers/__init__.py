@@ -55,14 +55,23 @@ class Reply:
 
 Handler = Callable[[Call], Reply]
 HANDLERS: dict[str, Handler] = {}
+# Reads whose answer depends only on the stored data and the request, never on the clock: the
+# predicate says whether this call's answer may be remembered (memo.py).
+CLOCK_FREE: dict[str, Callable[[Call], bool]] = {}
 
 
-def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
+def always(call: Call) -> bool:
+    return True
+
+
+def handles(*operation_ids: str, clock_free: Callable[[Call], bool] | None = None) -> Callable[[Handler], Handler]:
     """Register a handler for canonical operation ids (the environments copies share it)."""
 
     def register(handler: Handler) -> Handler:
         for operation_id in operation_ids:
             HANDLERS[operation_id] = handler
+            if clock_free is not None:
+                CLOCK_FREE[operation_id] = clock_free
         return handler
 
     return register

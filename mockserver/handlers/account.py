@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from mockserver import errors
-from mockserver.handlers import Call, Reply, handles
+from mockserver.handlers import Call, Reply, always, handles
 from mockserver.pagination import limit_offset_links, sql_window
 
 
-@handles("projects_list")
+@handles("projects_list", clock_free=always)
 def projects_list(call: Call) -> Reply:
     organization_id = _current_organization(call)
     limit, offset = call.query.get("limit", 100), call.query.get("offset", 0)
@@ -19,7 +19,7 @@ def projects_list(call: Call) -> Reply:
     return Reply(200, {"count": count, "next": following, "previous": previous, "results": [project_basic(p) for p in projects]})
 
 
-@handles("projects_retrieve")
+@handles("projects_retrieve", clock_free=always)
 def projects_retrieve(call: Call) -> Reply:
     """A project by its id: an environment's id reaches its insights, not the project itself."""
     if call.team.id != call.team.project_id:
@@ -38,7 +38,7 @@ def projects_retrieve(call: Call) -> Reply:
     })
 
 
-@handles("users_me_retrieve")
+@handles("users_me_retrieve", clock_free=always)
 def users_me(call: Call) -> Reply:
     user = call.principal.user
     accounts = call.store.accounts
@@ -62,7 +62,7 @@ def users_me(call: Call) -> Reply:
     })
 
 
-@handles("personal_api_keys_current_retrieve")
+@handles("personal_api_keys_current_retrieve", clock_free=always)
 def personal_api_keys_current(call: Call) -> Reply:
     return Reply(200, call.principal.key.representation())
 

@@ -12,7 +12,7 @@ from typing import Any
 from mockserver import errors, property_filters
 from mockserver.clock import iso
 from mockserver.dates import parse
-from mockserver.handlers import Call, Reply, handles
+from mockserver.handlers import Call, Reply, always, handles
 from mockserver.pagination import limit_offset_links, replaced_in_place, sql_window
 from mockserver.store.elements import representation
 from mockserver.store.insights import MAX_SQLITE_INT
@@ -30,7 +30,7 @@ def _element(call: Call):
     return row
 
 
-@handles("elements_list")
+@handles("elements_list", clock_free=always)
 def elements_list(call: Call) -> Reply:
     limit, offset = call.query.get("limit", 100), call.query.get("offset", 0)
     count, rows = call.store.elements.page(call.team.id, *sql_window(limit, offset))
@@ -44,7 +44,7 @@ def elements_create(call: Call) -> Reply:
     return Reply(201, representation(call.store.elements.get(call.team.id, element_id)))
 
 
-@handles("elements_retrieve")
+@handles("elements_retrieve", clock_free=always)
 def elements_retrieve(call: Call) -> Reply:
     return Reply(200, representation(_element(call)))
 
@@ -95,7 +95,7 @@ def elements_stats(call: Call) -> Reply:
                  headers={"Cache-Control": "public, max-age=30", "Vary": "Accept, Accept-Encoding, Query-String"})
 
 
-@handles("elements_values_list")
+@handles("elements_values_list", clock_free=always)
 def elements_values(call: Call) -> Reply:
     """Distinct values of one element property among autocapture clicks, most frequent first."""
     key, needle = call.query["key"], call.query.get("value")

@@ -9,7 +9,7 @@ from typing import Any
 from mockserver import errors, insight_queries, serializers
 from mockserver.clock import iso
 from mockserver.dates import EARLIEST
-from mockserver.handlers import Call, Reply, handles
+from mockserver.handlers import Call, Reply, always, handles
 from mockserver.handlers.insights import changed_fields, live_insight, log_activity, normalize_tags, serializer_context
 from mockserver.pagination import page_links, sql_window
 
@@ -21,7 +21,7 @@ NOT_EDITABLE = "Not found or no edit access"  # bulk_update_tags' single skip re
 NOT_FOUND = "Insight not found"
 
 
-@handles("insights_activity_retrieve", "insights_all_activity_retrieve")
+@handles("insights_activity_retrieve", "insights_all_activity_retrieve", clock_free=always)
 def insights_activity(call: Call) -> Reply:
     """Newest first, `page`/`limit` pagination, `total_count` (activity_page_response)."""
     item_id = live_insight(call)["id"] if "id" in call.path else None
@@ -49,7 +49,7 @@ def insights_activity(call: Call) -> Reply:
     return Reply(200, {"results": results, "next": following, "previous": previous, "total_count": total})
 
 
-@handles("insights_my_last_viewed_retrieve")
+@handles("insights_my_last_viewed_retrieve", clock_free=always)
 def insights_my_last_viewed(call: Call) -> Reply:
     """A bare list of at most five basic insights; serialized without a request, as PostHog does."""
     rows = call.store.insights.last_viewed_by(call.team.id, call.user_id, MY_LAST_VIEWED_LIMIT)

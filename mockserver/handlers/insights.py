@@ -8,12 +8,13 @@ from typing import Any
 
 from mockserver import errors, insight_queries, serializers
 from mockserver.dates import parse_iso
-from mockserver.handlers import Call, Reply, handles
+from mockserver.handlers import Call, Reply, always, handles
 from mockserver.pagination import limit_offset_links, sql_window
 from mockserver.store.insights import ListQuery
 
 # The two insights PostHog creates for every feature flag (hide_feature_flag_insights).
 FEATURE_FLAG_INSIGHT_NAMES = ["Feature Flag Called Total Volume", "Feature Flag calls made by unique users per variant"]
+DATE_FILTERS = ("date_from", "date_to", "created_date_from", "created_date_to", "last_viewed_date_from", "last_viewed_date_to")
 # Changing these bumps last_modified_at (Insight.MATERIAL_INSIGHT_FIELDS).
 MATERIAL_FIELDS = {"name", "description", "filters"}
 # Fields whose changes the activity log records (bookkeeping fields are left out, as PostHog does).
@@ -33,7 +34,12 @@ def live_insight(call: Call, *, include_deleted: bool = False) -> sqlite3.Row:
     return row
 
 
-@handles("insights_list")
+def _no_relative_dates(call: Call) -> bool:
+    """Relative date filters (`-7d`) move with the clock; absolute ones do not."""
+    return not any(str(call.query.get(name, "")).startswith("-") for name in DATE_FILTERS)
+
+
+@handles("insights_list", clock_free=_no_relative_dates)
 def insights_list(call: Call) -> Reply:
     q = call.query
     limit, offset = q.get("limit", 100), q.get("offset", 0)
@@ -105,7 +111,7 @@ def insights_create(call: Call) -> Reply:
     return Reply(201, serializers.full(serializer_context(call), [row])[0])
 
 
-@handles("insights_retrieve")
+@handles("insights_retrieve", clock_free=always)
 def insights_retrieve(call: Call) -> Reply:
     row = live_insight(call)
     ctx = serializer_context(call, filters_override=call.query.get("filters_override"))

@@ -77,6 +77,12 @@ class Database:
         cache[key] = (self.generation, value)
         return value
 
+    def load_from(self, source: sqlite3.Connection) -> None:
+        """Replace every row with another database's (SQLite's backup API). A write, like any other:
+        what was remembered of the old data is forgotten."""
+        source.backup(self.connection)
+        self.generation += 1
+
     def clear(self) -> None:
         """Delete every row (the schema stays); used to go back to the seed."""
         tables = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'meta'")]

@@ -1,0 +1,63 @@
+"""Remembered reads are exact: the same answer until the data changes, never across a write, never
+for answers that move with the clock, never across callers (memo.py)."""
+
+from __future__ import annotations
+
+from mock_support import P, bearer, make_client, session_headers
+from mockserver import Settings, create_app
+from mockserver.store import Store
+
+
+def test_a_read_is_answered_again_until_a_write_changes_it():
+    client = make_client()
+    server = client.app.state.server
+    handled = []
+    retrieve = server.handlers["insights_retrieve"]
+    server.handlers = {**server.handlers, "insights_retrieve": lambda call: handled.append(1) or retrieve(call)}
+    first = client.get(f"{P}/insights/1/")
+    assert client.get(f"{P}/insights/1/").content == first.content
+    assert len(handled) == 1, "the second read is the remembered answer"
+    assert client.patch(f"{P}/insights/1/", json={"name": "Renamed"}).status_code == 200
+    assert client.get(f"{P}/insights/1/").json()["name"] == "Renamed"
+    assert len(handled) == 2
+
+
+def test_an_answer_is_remembered_per_caller():
+    client = make_client()
+    with_key = client.get(f"{P}/insights/1/").json()
+    with_session = client.get(f"{P}/insights/1/", headers=session_headers(client)).json()
+    assert "dashboards" in with_key and "dashboards" not in with_session  # served to keys, not to sessions
+
+
+def test_answers_that_move_with_the_clock_are_not_remembered():
+    client = make_client()
+    insight = client.post(f"{P}/insights/", json={"name": "Fresh", "query": {"kind": "HogQuery", "code": "1"}}).json()
+    recent = client.get(f"{P}/insights/", params={"created_date_from": "-1d", "limit": 100})
+    assert insight["id"] in [i["id"] for i in recent.json()["results"]]
+    trending = client.get(f"{P}/insights/trending/", params={"days": 1})
+    assert insight["id"] in [i["id"] for i in trending.json()["results"]]
+    client.clock.advance(days=3)  # no write, only time passes
+    later = client.get(f"{P}/insights/", params={"created_date_from": "-1d", "limit": 100})
+    assert insight["id"] not in [i["id"] for i in later.json()["results"]]
+    trending = client.get(f"{P}/insights/trending/", params={"days": 1})
+    assert insight["id"] not in [i["id"] for i in trending.json()["results"]]
+
+
+def test_a_write_by_another_process_is_seen_at_once(tmp_path):
+    db = str(tmp_path / "mock.sqlite3")
+    from starlette.testclient import TestClient
+
+    worker = TestClient(create_app(Settings(db=db)), headers=bearer())
+    assert worker.get(f"{P}/insights/1/").json()["name"] == "Weekly signups"
+    other = Store.open(db)  # another worker's connection to the same file
+    with other.transaction(write=True):
+        other.insights.update(1, {"name": "Renamed elsewhere"})
+    assert worker.get(f"{P}/insights/1/").json()["name"] == "Renamed elsewhere"
+
+
+def test_the_memo_can_be_turned_off_and_answers_are_the_same():
+    remembered, fresh = make_client(), make_client(memo="off")
+    for url in (f"{P}/insights/?limit=5", f"{P}/insights/2/", f"{P}/elements/values/?key=tag_name"):
+        for _ in range(2):
+            assert remembered.get(url).json() == fresh.get(url).json(), url
+    assert fresh.app.state.server.memo is None and remembered.app.state.server.memo.answers
