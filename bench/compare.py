@@ -1,6 +1,6 @@
-"""Side by side: the mock, the bare app and Prism under the same load, on the same machine.
+"""Side by side: the mock (memo on and off), the bare app and Prism under the same load, on the same machine.
 
-All three run at once, idle but for the one under load, and the rounds interleave them
+All run at once, idle but for the one under load, and the rounds interleave them
 (round 1: workload A on mock, bare, Prism; workload B ...), so a change in the machine's
 background load during the run hits every target alike instead of one.
 """
@@ -30,6 +30,11 @@ def run(settings: Settings, toolbox: Toolbox, workdir: Path, headers: dict[str, 
             workdir / "compare.sqlite3", scale=settings.compare_scale, workers=settings.workers,
             probe=probe, headers=headers), workdir))
         servers = {"mock": mock}
+        if "nomemo" in settings.targets:
+            say("starting the mock again with --memo off")
+            servers["nomemo"] = stack.enter_context(targets.running(targets.mock_launch(
+                workdir / "compare-nomemo.sqlite3", scale=settings.compare_scale, workers=settings.workers,
+                probe=probe, headers=headers, memo=False), workdir))
         answers_file = workdir / "bare-answers.json"
         result["captured"] = capture.as_dict(capture.capture_for_bare(mock, workloads.all_requests(), headers, answers_file))
         if "bare" in settings.targets:
@@ -103,8 +108,10 @@ def _summary(workload: workloads.Workload, rounds: dict[str, list[load.Measureme
         "targets": per_target,
         "ratios": {
             "mock/bare": stats.ratio(rps.get("mock"), rps.get("bare")),
+            "nomemo/bare": stats.ratio(rps.get("nomemo"), rps.get("bare")),
             "prism/bare": stats.ratio(rps.get("prism"), rps.get("bare")),
             "mock/prism": stats.ratio(rps.get("mock"), rps.get("prism")),
+            "nomemo/prism": stats.ratio(rps.get("nomemo"), rps.get("prism")),
         },
         "rounds": {name: [m.as_dict() for m in ms] for name, ms in rounds.items()},
     }

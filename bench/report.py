@@ -55,6 +55,7 @@ def _compare(c: dict[str, Any]) -> list[str]:
         f"project 1 holds {c['store_insights']} insights; {c['workers']} uvicorn worker(s)",
         "'others' = CPU cores used by other processes on the machine during the measurement (median).",
         "'KiB' = bytes per answer on the wire (headers included): Prism answers its spec examples, not the store.",
+        "'nomemo' = the mock with --memo off: every read handled and rendered afresh (no remembered answers).",
         f"{'workload':<14} {'target':<6} {'req/s median [min-max]':>26} {'p50 ms':>8} {'p99 ms':>8} {'KiB':>6}  {'others':>6}  {'vs bare':>7}  statuses",
     ]
     for name, w in c["workloads"].items():
@@ -70,16 +71,20 @@ def _compare(c: dict[str, Any]) -> list[str]:
                 f" {s['p50_ms']['median']:>8.1f} {s['p99_ms']['median']:>8.1f} {kib:>6.1f}  {others:>6.2f}  {vs_bare:>7}  "
                 f"{_statuses(w['statuses'][target])}{'  ' + bad if bad else ''}"
             )
-    lines += ["", f"{'ratios (median req/s)':<22} {'mock/bare':>9} {'prism/bare':>10} {'mock/prism':>10}"]
+    columns = ("mock/bare", "nomemo/bare", "prism/bare", "mock/prism", "nomemo/prism")
+    lines += ["", f"{'ratios (median req/s)':<22} " + " ".join(f"{c:>12}" for c in columns)]
     for name, w in c["workloads"].items():
-        r = w["ratios"]
-        lines.append(f"{name:<22} {_num(r['mock/bare']):>9} {_num(r['prism/bare']):>10} {_num(r['mock/prism']):>10}")
+        lines.append(f"{name:<22} " + " ".join(f"{_num(w['ratios'].get(c)):>12}" for c in columns))
     lines += ["", "targets (issue 5):"]
     for name in ("get_insight", "list_page"):
         if name in c["workloads"]:
             r = c["workloads"][name]["ratios"]
-            lines.append(f"  {name}: mock/bare {_num(r['mock/bare'])} (target >= {THROUGHPUT_TARGET}: {_verdict(r['mock/bare'], THROUGHPUT_TARGET)}),"
-                         f" mock/prism {_num(r['mock/prism'])} (target >= {PRISM_TARGET}: {_verdict(r['mock/prism'], PRISM_TARGET)})")
+            for target in ("mock", "nomemo"):
+                if r.get(f"{target}/bare") is None and r.get(f"{target}/prism") is None:
+                    continue
+                lines.append(f"  {name} {target}: {target}/bare {_num(r[f'{target}/bare'])} (target >= {THROUGHPUT_TARGET}:"
+                             f" {_verdict(r[f'{target}/bare'], THROUGHPUT_TARGET)}), {target}/prism {_num(r[f'{target}/prism'])}"
+                             f" (target >= {PRISM_TARGET}: {_verdict(r[f'{target}/prism'], PRISM_TARGET)})")
     t = c["targets"]
     lines.append("servers: " + "; ".join(
         f"{n} start {x['startup_s']} s, RSS {x['rss_mib_idle']} MiB idle, {x.get('rss_mib_after', '-')} MiB after load" for n, x in t.items()))

@@ -11,7 +11,8 @@ REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 NODE_DIR = BENCH_DIR / ".node"  # Prism's local npm install (gitignored)
 
-TARGETS = ("mock", "bare", "prism")
+# "nomemo" is the mock with --memo off: every read handled and rendered afresh.
+TARGETS = ("mock", "nomemo", "bare", "prism")
 PHASES = ("compare", "scale", "contracts")
 
 

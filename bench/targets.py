@@ -173,14 +173,17 @@ def request_once(host: str, port: int, request: Request, headers: dict[str, str]
 
 
 # Launches ------------------------------------------------------------------------------------------
-def mock_launch(db: Path, *, scale: int, workers: int, probe: Request, headers: dict[str, str], port: int | None = None) -> Launch:
-    """`posthog-mock serve`: strict mode off, a file database, demo seed padded to `scale` insights."""
+def mock_launch(db: Path, *, scale: int, workers: int, probe: Request, headers: dict[str, str], port: int | None = None,
+                memo: bool = True) -> Launch:
+    """`posthog-mock serve`: strict mode off, a file database, demo seed padded to `scale` insights.
+    Without `memo` every read is handled and rendered afresh (`--memo off`), named "nomemo"."""
     port = port or free_port()
     command = [sys.executable, "-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--db", str(db), "--seed", "demo", "--workers", str(workers), "--rate-limit", "off"]
+               "--db", str(db), "--seed", "demo", "--workers", str(workers), "--rate-limit", "off",
+               "--memo", "on" if memo else "off"]
     if scale:
         command += ["--scale", str(scale)]
-    return Launch("mock", command, port, probe, headers)
+    return Launch("mock" if memo else "nomemo", command, port, probe, headers)
 
 
 def bare_launch(answers: Path, *, workers: int, probe: Request, headers: dict[str, str]) -> Launch:

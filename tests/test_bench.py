@@ -50,15 +50,15 @@ def test_quick_run_records_every_workload_for_every_target(quick_run: dict[str, 
     assert record["settings"]["quick"] is True
     assert record["machine"]["cpu_count"] >= 1 and record["machine"]["python"]
     compare = record["compare"]
-    measured = {"mock", "bare"} | ({"prism"} if compare["prism"].get("spec_used") else set())
+    measured = {"mock", "nomemo", "bare"} | ({"prism"} if compare["prism"].get("spec_used") else set())
     for name in workloads.WORKLOADS:
         entry = compare["workloads"][name]
         assert set(entry["targets"]) == measured
         for target in measured:
             assert entry["targets"][target]["requests"] > 0
         # The bare app answers what the mock answered, status for status.
-        assert entry["statuses"]["bare"] == entry["statuses"]["mock"]
-        assert entry["ratios"]["mock/bare"] is not None
+        assert entry["statuses"]["bare"] == entry["statuses"]["mock"] == entry["statuses"]["nomemo"]
+        assert entry["ratios"]["mock/bare"] is not None and entry["ratios"]["nomemo/bare"] is not None
 
 
 def test_quick_run_measures_prism_and_says_what_it_made_of_the_spec(quick_run: dict[str, object]) -> None:
@@ -68,7 +68,7 @@ def test_quick_run_measures_prism_and_says_what_it_made_of_the_spec(quick_run: d
     assert prism["spec_used"] in ("yaml", "json")
     assert prism["yaml"]["loaded"] is False or len(prism["yaml"]["probes"]) == 3
     assert "Prism 5.14" in str(quick_run["stdout"])
-    assert set(quick_run["json"]["compare"]["workloads"]["get_insight"]["targets"]) == {"mock", "bare", "prism"}
+    assert set(quick_run["json"]["compare"]["workloads"]["get_insight"]["targets"]) == {"mock", "nomemo", "bare", "prism"}
 
 
 def test_quick_run_measures_each_store_size_and_the_servers(quick_run: dict[str, object]) -> None:
