@@ -131,6 +131,18 @@ class Database:
         row = self.connection.execute(sql, params).fetchone()
         return row[0] if row else None
 
+    def insert_row(self, table: str, values: dict[str, Any]) -> int:
+        """INSERT one row; the column names come from our own field lists, never from a request."""
+        names = ", ".join(f'"{c}"' for c in values)
+        cursor = self.connection.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
+        return cursor.lastrowid  # type: ignore[return-value]
+
+    def update_row(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        """UPDATE the named columns of one row by id; nothing to do when no column is named."""
+        if values:
+            assignments = ", ".join(f'"{c}" = ?' for c in values)
+            self.connection.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", [*values.values(), row_id])
+
     def close(self) -> None:
         self.connection.close()
 

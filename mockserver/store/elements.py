@@ -26,21 +26,10 @@ class Elements:
         return self.db.one("SELECT * FROM elements WHERE team_id = ? AND id = ?", (team_id, element_id))
 
     def insert(self, team_id: int, values: dict[str, Any]) -> int:
-        columns = [f for f in ELEMENT_FIELDS if f in values]
-        names = "".join(f", {_quoted(c)}" for c in columns)
-        cursor = self.db.execute(
-            f"INSERT INTO elements (team_id{names}) VALUES (?{', ?' * len(columns)})",
-            (team_id, *(_stored(c, values[c]) for c in columns)),
-        )
-        return cursor.lastrowid
+        return self.db.insert_row("elements", {"team_id": team_id, **_stored(values)})
 
     def update(self, element_id: int, values: dict[str, Any]) -> None:
-        columns = [f for f in ELEMENT_FIELDS if f in values]
-        if columns:
-            self.db.execute(
-                f"UPDATE elements SET {', '.join(f'{_quoted(c)} = ?' for c in columns)} WHERE id = ?",
-                (*(_stored(c, values[c]) for c in columns), element_id),
-            )
+        self.db.update_row("elements", element_id, _stored(values))
 
     def delete(self, element_id: int) -> None:
         self.db.execute("DELETE FROM elements WHERE id = ?", (element_id,))
@@ -68,11 +57,12 @@ def representation(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def _quoted(column: str) -> str:
-    return f'"{column}"'
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """The element fields among `values`, as their columns hold them (lists and objects as JSON)."""
+    return {c: _stored_value(c, values[c]) for c in ELEMENT_FIELDS if c in values}
 
 
-def _stored(column: str, value: Any) -> Any:
+def _stored_value(column: str, value: Any) -> Any:
     if column == "attr_class":
         return json.dumps(value) if value is not None else None
     if column == "attributes":

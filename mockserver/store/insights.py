@@ -263,20 +263,10 @@ class Insights:
                 return candidate
 
     def insert(self, values: dict[str, Any]) -> int:
-        columns = [c for c in INSIGHT_COLUMNS if c in values]
-        cursor = self.db.execute(
-            f"INSERT INTO insights ({', '.join(_quoted(c) for c in columns)}) VALUES ({_marks(columns)})",
-            [_column_value(values[c]) for c in columns],
-        )
-        return cursor.lastrowid
+        return self.db.insert_row("insights", _stored(values))
 
     def update(self, insight_id: int, values: dict[str, Any]) -> None:
-        columns = [c for c in INSIGHT_COLUMNS if c in values]
-        if columns:
-            self.db.execute(
-                f"UPDATE insights SET {', '.join(f'{_quoted(c)} = ?' for c in columns)} WHERE id = ?",
-                [*(_column_value(values[c]) for c in columns), insight_id],
-            )
+        self.db.update_row("insights", insight_id, _stored(values))
 
     def set_deleted(self, ids: Sequence[int], deleted: bool, *, now: str, user_id: int) -> None:
         self.db.execute(
@@ -413,8 +403,9 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
 
-def _quoted(column: str) -> str:
-    return f'"{column}"'
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """The insight columns among `values`, as SQLite holds them (JSON text, booleans as 0/1)."""
+    return {c: _column_value(values[c]) for c in INSIGHT_COLUMNS if c in values}
 
 
 def _column_value(value: Any) -> Any:
