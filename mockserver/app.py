@@ -163,18 +163,22 @@ class RequestBody:
 
     @property
     def sent(self) -> bool:
-        """Whether there is a body at all (a JSON `null` is one; nothing but whitespace is not)."""
-        return bool(self.raw.strip())
+        """Whether there is a body at all (a JSON `null` is one, and so is whitespace, which DRF fails to parse)."""
+        return bool(self.raw)
 
     def json(self) -> Any:
-        """None for an empty body (or JSON null); 415 for a non-JSON media type, 400 for JSON that does not parse."""
+        """None for an empty body (or JSON null); 415 for a non-JSON media type, 400 for JSON that does not parse.
+
+        Only a zero-length body is no body: DRF parses any other, so one of whitespace gets
+        "JSON parse error - Expecting value: ..." and is not taken for an empty PATCH.
+        """
         if not self._done:
             self._parsed = self._parse()
             self._done = True
         return self._parsed
 
     def _parse(self) -> Any:
-        if not self.raw.strip():
+        if not self.raw:
             return None
         media_type = self.content_type.split(";")[0].strip().lower()
         if media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
