@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/posthog-mock serve $(ARGS)
 
+# Both cores: the contract runs, the schemathesis CLI and the quick bench are long and CPU-bound.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n auto --dist worksteal $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)

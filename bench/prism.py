@@ -1,12 +1,12 @@
 """Stoplight Prism as a peer: started on our spec, and what it made of it.
 
-Prism is given spec/openapi.yaml as it is (OpenAPI 3.1, YAML merge keys `<<:`). Starting is not
-enough to call it loaded: Prism 5.14 parses YAML with merge keys switched off
-(@stoplight/json-schema-ref-parser, lib/parsers/yaml.js: `mergeKeys: false`), so `<<` stays a
-literal key and whatever it should have merged is silently missing. A few probes tell whether
-Prism really serves the spec; if not, the JSON rendering of the loaded spec (the mock's
-GET /_mock/openapi.json, merge keys resolved by PyYAML) is measured instead, and the report
-keeps both outcomes so the spec's fault is on record.
+Prism is given spec/openapi.yaml as it is. Starting is not enough to call it loaded: Prism 5.14
+parses YAML with merge keys switched off (@stoplight/json-schema-ref-parser, lib/parsers/yaml.js:
+`mergeKeys: false`), so a `<<` would stay a literal key and whatever it should have merged would
+be silently missing. The spec has none now (tests/test_spec_tooling.py keeps it so), and a few
+probes prove Prism serves it; if one fails, the JSON rendering of the loaded spec (the mock's
+GET /_mock/openapi.json) is measured instead, and the report keeps both outcomes so the spec's
+fault is on record.
 """
 
 from __future__ import annotations
