@@ -71,8 +71,7 @@ class MockServer:
             if operation is None:
                 raise errors.method_not_allowed(request.method, match.route.allowed)
             body = await RequestBody.read(request, self.settings.max_body_bytes)
-            query = dict(request.query_params)
-            principal = self.authenticator.authenticate(operation, request.headers, query, request.cookies, body.json)
+            principal = self.authenticator.authenticate(operation, request.headers, request.query_params, request.cookies, body.json)
             self.permissions.authorize_operation(operation, principal)
             team = None
             if operation.project_param:
@@ -80,25 +79,11 @@ class MockServer:
                 self.permissions.authorize_project(principal, team, self.store)
             if self.throttle:
                 self.throttle.check(operation, principal)
-            validator = self.validators[operation.operation_id]
-            path_values = validator.path(match.path_params)
-            query_values = validator.query(query)
-            self.legacy_writes.refuse(operation, body.json())
-            call = Call(
-                operation=operation, principal=principal, team=team, path=path_values, query=query_values,
-                body=validator.body(body.json(), sent=body.sent), request_url=lambda: str(request.url), headers=request.headers,
-                store=self.store, clock=self.clock,
-            )
-            memo_key = self._memo_key(request, operation, principal, call)
+            memo_key = self._memo_key(request, operation, principal, body)
             generation = self.store.db.generation
             answer = self.memo.get(memo_key, generation) if memo_key else None
             if answer is None:
-                with self.store.transaction(write=operation.is_write):
-                    reply = self.handlers[operation.base_id](call)
-                as_csv = query_values.get("format") == "csv"
-                result = rendering.response(reply.status, reply.body, as_csv=as_csv, empty=reply.empty, headers=reply.headers, head=head)
-                if memo_key and 200 <= result.status_code < 300:
-                    self.memo.put(memo_key, generation, rendering.answer_of(result))
+                result = self._answer(request, match, operation, principal, team, body, head, memo_key, generation)
             else:
                 result = rendering.replay(answer)
         except errors.APIError as error:
@@ -112,12 +97,39 @@ class MockServer:
         self._note(request, operation, principal, result.status_code, problems)
         return result
 
-    def _memo_key(self, request: Request, operation: Any, principal: Any, call: Call) -> tuple | None:
-        """The key of a read whose answer may be remembered (GET, clock-free), else None."""
-        clock_free = self.clock_free.get(operation.base_id)
-        if self.memo is None or request.method != "GET" or clock_free is None or not clock_free(call):
+    def _answer(self, request: Request, match: Any, operation: Any, principal: Any, team: Any, body: "RequestBody",
+                head: bool, memo_key: tuple | None, generation: int) -> Response:
+        """Validate, handle and render; remember the answer when the read turns out clock-free."""
+        validator = self.validators[operation.operation_id]
+        path_values = validator.path(match.path_params)
+        query_values = validator.query(dict(request.query_params))
+        self.legacy_writes.refuse(operation, body.json())
+        call = Call(
+            operation=operation, principal=principal, team=team, path=path_values, query=query_values,
+            body=validator.body(body.json(), sent=body.sent), request_url=lambda: str(request.url), headers=request.headers,
+            store=self.store, clock=self.clock,
+        )
+        with self.store.transaction(write=operation.is_write):
+            reply = self.handlers[operation.base_id](call)
+        as_csv = query_values.get("format") == "csv"
+        result = rendering.response(reply.status, reply.body, as_csv=as_csv, empty=reply.empty, headers=reply.headers, head=head)
+        if memo_key and 200 <= result.status_code < 300 and self.clock_free[operation.base_id](call):
+            self.memo.put(memo_key, generation, rendering.answer_of(result))
+        return result
+
+    def _memo_key(self, request: Request, operation: Any, principal: Any, body: "RequestBody") -> tuple | None:
+        """The key of a bodiless GET of an operation that may be remembered, else None.
+
+        It holds everything the answer can depend on besides the stored data: the caller and every
+        part of the URL (page links are absolute). A remembered answer was validated and found
+        clock-free for this very URL, so a hit skips validation too.
+        """
+        if self.memo is None or request.method != "GET" or body.raw or operation.base_id not in self.clock_free:
             return None
-        return (operation.operation_id, call.url, principal.user.id, principal.key.id if principal.key else None)
+        scope = request.scope
+        server = tuple(scope["server"]) if scope.get("server") else None
+        return (operation.operation_id, scope["scheme"], request.headers.get("host"), server, scope.get("root_path", ""),
+                scope["path"], scope["query_string"], principal.user.id, principal.key.id if principal.key else None)
 
     def _note(self, request: Request, operation: Any, principal: Any, status: int, problems: list[str]) -> None:
         self.journal.add(Entry(
@@ -150,7 +162,10 @@ class RequestBody:
 
     @classmethod
     async def read(cls, request: Request, limit: int) -> "RequestBody":
-        declared = request.headers.get("content-length")
+        headers = request.headers
+        declared = headers.get("content-length")
+        if declared is None and "transfer-encoding" not in headers:
+            return cls(b"", headers.get("content-type", ""))  # HTTP/1.1: no length and no chunks is no body
         if declared and declared.isdigit() and int(declared) > limit:
             raise errors.payload_too_large(limit)
         chunks, size = [], 0

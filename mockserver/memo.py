@@ -4,8 +4,9 @@ A frontend asks for the same list and the same insight again and again. Where an
 only on the stored data and the request (never on the clock), the rendered bytes are kept and
 given again for the same request by the same caller, until the database generation moves: any
 write of this process or a commit of another worker (Database.generation). Authentication,
-authorization, throttling, validation and the journal still run for every request; only handling
-and rendering are skipped. `--memo off` turns it off.
+authorization, throttling and the journal still run for every request; validation, handling and
+rendering are skipped, since the answer was validated and rendered for this very URL, caller and
+data. Only bodiless GETs are remembered. `--memo off` turns it off.
 """
 
 from __future__ import annotations

@@ -61,3 +61,17 @@ def test_the_memo_can_be_turned_off_and_answers_are_the_same():
         for _ in range(2):
             assert remembered.get(url).json() == fresh.get(url).json(), url
     assert fresh.app.state.server.memo is None and remembered.app.state.server.memo.answers
+
+
+def test_page_links_follow_the_host_asked_even_when_the_page_is_remembered():
+    client = make_client()
+    assert "//testserver/" in client.get(f"{P}/insights/?limit=1").json()["next"]
+    other_host = client.get(f"{P}/insights/?limit=1", headers={"host": "mock.local:8010"}).json()
+    assert other_host["next"].startswith("http://mock.local:8010/")
+
+
+def test_a_get_with_a_body_is_not_answered_from_memory():
+    client = make_client()
+    assert client.get(f"{P}/insights/1/").status_code == 200
+    response = client.request("GET", f"{P}/insights/1/", content=b"{", headers={"content-type": "application/json"})
+    assert response.status_code == 400 and response.json()["code"] == "parse_error"
