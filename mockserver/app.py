@@ -124,7 +124,7 @@ class MockServer:
         part of the URL (page links are absolute). A remembered answer was validated and found
         clock-free for this very URL, so a hit skips validation too.
         """
-        if self.memo is None or request.method != "GET" or body.raw or operation.base_id not in self.clock_free:
+        if self.memo is None or request.method != "GET" or body.sent or operation.base_id not in self.clock_free:
             return None
         scope = request.scope
         server = tuple(scope["server"]) if scope.get("server") else None
@@ -193,7 +193,7 @@ class RequestBody:
         return self._parsed
 
     def _parse(self) -> Any:
-        if not self.raw:
+        if not self.sent:
             return None
         media_type = self.content_type.split(";")[0].strip().lower()
         if media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
