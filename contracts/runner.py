@@ -44,6 +44,7 @@ def run(target: Target, options: Options) -> Report:
         read_only=options.read_only,
         own_objects_only=(not target.is_mock) if options.own_objects_only is None else options.own_objects_only,
         record=record,
+        project_id=target.project_id,
     )
     budget = _budget(options, target)
     pacer = Pacer(budget, clock=target.monotonic, sleep=target.sleep) if budget else None

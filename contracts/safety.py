@@ -2,6 +2,8 @@
 
 - Every insight the run creates is named with the run's prefix and tagged with its tag, and
   remembered; at the end (also after a failure or Ctrl-C) every one still live is soft-deleted.
+- Writes go to the target's project only: a key may reach other projects (`@current` may be one),
+  and what the run wrote there would be neither expected nor cleaned up.
 - `read_only`: no request with a write method is sent at all.
 - `own_objects_only` (the default against anything but the mock): ids in write requests are
   rewritten to insights this run created (or to an id that cannot exist), and element writes are
@@ -10,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +52,7 @@ class Safety:
     read_only: bool = False
     own_objects_only: bool = False
     record: RunRecord = field(default_factory=RunRecord)
+    project_id: str | None = None  # the target's project, where every write is sent
 
     def conformance_operations(self) -> list[dict[str, Any]]:
         """schemathesis `[[operations]]` entries that keep conformance inside the rules."""
@@ -70,7 +74,10 @@ class Safety:
         if operation_id == "insights_create" and positive and isinstance(case.body, dict):
             tags = [t for t in case.body.get("tags", []) if isinstance(t, str)][:99]
             case.body = {**case.body, "name": self.record.name(case.body.get("name")), "tags": [*tags, self.record.tag]}
-        if not self.own_objects_only or case.method.upper() not in WRITE_METHODS:
+        if case.method.upper() not in WRITE_METHODS:
+            return case
+        self._into_target_project(case)
+        if not self.own_objects_only:
             return case
         if positive and isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
             case.path_parameters = {**case.path_parameters, "id": str(self._own_insight())}
@@ -87,6 +94,18 @@ class Safety:
                 self.record.insights.add(int(response.json()["id"]))
             except (ValueError, KeyError, TypeError):
                 pass
+
+    def _into_target_project(self, case: Any) -> None:
+        """Point a write at the target's project, unless the project parameter is what a negative
+        case made invalid (then the case must stay as generated to be refused)."""
+        operation = rules.operation(case.operation.definition.raw.get("operationId", ""))
+        name = operation.project_param
+        if self.project_id is None or name is None or not isinstance(case.path_parameters, dict):
+            return
+        value = case.path_parameters.get(name)
+        pattern = operation.parameter(name, "path").schema.get("pattern")
+        if isinstance(value, str) and (pattern is None or re.search(pattern, value)):
+            case.path_parameters = {**case.path_parameters, name: self.project_id}
 
     def _own_insight(self) -> int:
         return min(self.record.insights) if self.record.insights else NO_SUCH_INSIGHT

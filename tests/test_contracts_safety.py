@@ -5,13 +5,16 @@ keys never show. The mock stands in for PostHog: throttling like it, counted by 
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
+from schemathesis.generation import GenerationMode
 
 from contracts import cli, runner
 from contracts.http import Client
 from contracts.pacing import schemathesis_rates
 from contracts.runner import Options, run
+from contracts.safety import Safety
 from contracts.target import Target
 from mockserver import Settings, create_app
 from mockserver.clock import Clock, FrozenClock
@@ -61,6 +64,25 @@ def test_read_only_sends_no_write_request(capsys):
     assert sum(proxy.methods.values()) > 500  # it did run
     assert not set(proxy.methods) & WRITES, proxy.methods
     assert "semantics    SKIPPED  read-only" in output
+
+
+def generated_case(operation_id: str, method: str, project: str, mode: GenerationMode = GenerationMode.POSITIVE):
+    return SimpleNamespace(operation=SimpleNamespace(definition=SimpleNamespace(raw={"operationId": operation_id})),
+                           method=method, path_parameters={"project_id": project, "id": "7"}, body={"name": "x"},
+                           meta=SimpleNamespace(generation=SimpleNamespace(mode=mode)))
+
+
+@pytest.mark.parametrize("project", ["2", "@current", "1"])
+def test_writes_go_to_the_target_project_whatever_project_was_generated(project):
+    case = Safety(project_id="1").aim_case(None, generated_case("insights_partial_update", "PATCH", project))
+    assert case.path_parameters["project_id"] == "1"
+
+
+def test_reads_and_an_invalid_project_of_a_negative_case_stay_as_generated():
+    safety = Safety(project_id="1")
+    assert safety.aim_case(None, generated_case("insights_retrieve", "GET", "2")).path_parameters["project_id"] == "2"
+    negative = generated_case("insights_partial_update", "PATCH", "x!", GenerationMode.NEGATIVE)
+    assert safety.aim_case(None, negative).path_parameters["project_id"] == "x!"
 
 
 def test_a_default_run_leaves_no_live_insight_it_created():
