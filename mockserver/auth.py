@@ -8,7 +8,7 @@ refused with a text naming where it was found. Without a key, a `sessionid` cook
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Callable, Mapping
 
@@ -57,8 +57,7 @@ class Authenticator:
             user = self.store.accounts.user(key.user_id) if key else None
             if key is None or user is None or not user.is_active:
                 raise errors.authentication_failed(status, self.site_url, self.texts["invalid_key"].format(source=source))
-            self._note_use(key)
-            return Principal(user, key)
+            return Principal(user, self._note_use(key))
         if SESSION_COOKIE in cookies:
             user = self.store.accounts.user_by_session(cookies[SESSION_COOKIE])
             if user is not None and user.is_active:
@@ -83,9 +82,12 @@ class Authenticator:
             return "query string", query["personal_api_key"]
         return None
 
-    def _note_use(self, key: PersonalAPIKey) -> None:
-        """PostHog refreshes last_used_at at most hourly; so does the mock (one small write)."""
+    def _note_use(self, key: PersonalAPIKey) -> PersonalAPIKey:
+        """PostHog refreshes last_used_at at most hourly; so does the mock (one small write), and
+        the request goes on with the key as refreshed (`@current` shows the new time)."""
         now = self.clock.now()
         if key.last_used_at is None or key.last_used_at < iso(now - KEY_USE_RESOLUTION):
             with self.store.transaction(write=True):
                 self.store.accounts.mark_key_used(key, iso(now))
+            return replace(key, last_used_at=iso(now))
+        return key

@@ -85,6 +85,20 @@ def test_the_current_key_of_a_demo_key(reader):
     assert key["last_used_at"] == "2026-11-23T12:00:00.000000Z"  # marked when first used
 
 
+def test_a_keys_last_use_is_refreshed_at_most_hourly_and_again_after_a_reset():
+    with make_client() as c:
+        def last_used() -> str:
+            return c.get("/api/personal_api_keys/@current/").json()["last_used_at"]
+
+        first = last_used()
+        c.clock.advance(minutes=59)
+        assert last_used() == first
+        moment = c.clock.advance(minutes=2)
+        assert last_used() == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        c.post("/_mock/reset")
+        assert last_used() == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # the seed has it unused: marked at once
+
+
 def test_account_endpoints_without_credentials_answer_401_with_www_authenticate(reader):
     for path in ("/api/projects/", "/api/projects/1/", "/api/users/@me/", "/api/personal_api_keys/@current/"):
         response = reader.get(path, headers={"Authorization": ""})
