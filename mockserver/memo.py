@@ -24,7 +24,7 @@ class Answer:
     status: int
     body: bytes
     media_type: str | None
-    headers: tuple[tuple[str, str], ...]
+    raw_headers: tuple[tuple[bytes, bytes], ...]  # as sent, content-length and content-type included
 
 
 class ReadMemo:

@@ -63,12 +63,22 @@ def response(status: int, body: Any, *, as_csv: bool = False, empty: bool = Fals
 
 def answer_of(response: Response) -> Answer:
     """What a rendered response is made of, to give again (memo.py)."""
-    headers = tuple((k, v) for k, v in response.headers.items() if k not in ("content-length", "content-type"))
-    return Answer(response.status_code, bytes(response.body), response.media_type, headers)
+    return Answer(response.status_code, bytes(response.body), response.media_type, tuple(response.raw_headers))
+
+
+class Replayed(Response):
+    """A remembered answer given again as it was first rendered: its headers are not built anew."""
+
+    def __init__(self, answer: Answer):
+        self.status_code = answer.status
+        self.media_type = answer.media_type
+        self.body = answer.body
+        self.background = None
+        self.raw_headers = list(answer.raw_headers)  # a copy: middleware may add to it (CORS adds Vary)
 
 
 def replay(answer: Answer) -> Response:
-    return Response(answer.body, status_code=answer.status, media_type=answer.media_type, headers=dict(answer.headers))
+    return Replayed(answer)
 
 
 def error_response(error: APIError, *, head: bool = False) -> Response:
