@@ -11,7 +11,6 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import request_response
@@ -19,7 +18,9 @@ from starlette.routing import request_response
 from mockserver import admin, errors, permissions, rendering, seed
 from mockserver.auth import Authenticator
 from mockserver.clock import Clock
+from mockserver.cors import CORS
 from mockserver.handlers import CLOCK_FREE, Call, load_handlers
+from mockserver.incoming import Incoming
 from mockserver.journal import Entry, Journal
 from mockserver.memo import ReadMemo
 from mockserver.ratelimit import Throttle
@@ -28,9 +29,7 @@ from mockserver.settings import LOCAL_ORIGINS, Settings
 from mockserver.spec import Spec, default_spec
 from mockserver.store import Store
 from mockserver.strict import ResponseChecker, StrictModeViolation
-from mockserver.validation import compile_validators, load_json
-
-JSON_MEDIA_TYPES = ("application/json",)
+from mockserver.validation import compile_validators
 
 
 class MockServer:
@@ -70,8 +69,8 @@ class MockServer:
             operation = match.operation
             if operation is None:
                 raise errors.method_not_allowed(request.method, match.route.allowed)
-            body = await RequestBody.read(request, self.settings.max_body_bytes)
-            principal = self.authenticator.authenticate(operation, request.headers, request.query_params, request.cookies, body.json)
+            sent = await Incoming.read(request, self.settings.max_body_bytes)
+            principal = self.authenticator.authenticate(operation, sent)
             self.permissions.authorize_operation(operation, principal)
             team = None
             if operation.project_param:
@@ -79,11 +78,11 @@ class MockServer:
                 self.permissions.authorize_project(principal, team, self.store)
             if self.throttle:
                 self.throttle.check(operation, principal)
-            memo_key = self._memo_key(request, operation, principal, body)
+            memo_key = self._memo_key(request, operation, principal, sent)
             generation = self.store.db.generation
             answer = self.memo.get(memo_key, generation) if memo_key else None
             if answer is None:
-                result = self._answer(request, match, operation, principal, team, body, head, memo_key, generation)
+                result = self._answer(request, match, operation, principal, team, sent, head, memo_key, generation)
             else:
                 result = rendering.replay(answer)
         except errors.APIError as error:
@@ -97,16 +96,16 @@ class MockServer:
         self._note(request, operation, principal, result.status_code, problems)
         return result
 
-    def _answer(self, request: Request, match: Any, operation: Any, principal: Any, team: Any, body: "RequestBody",
+    def _answer(self, request: Request, match: Any, operation: Any, principal: Any, team: Any, sent: Incoming,
                 head: bool, memo_key: tuple | None, generation: int) -> Response:
         """Validate, handle and render; remember the answer when the read turns out clock-free."""
         validator = self.validators[operation.operation_id]
         path_values = validator.path(match.path_params)
-        query_values = validator.query(dict(request.query_params))
-        self.legacy_writes.refuse(operation, body.json())
+        query_values = validator.query(dict(sent.query))
+        self.legacy_writes.refuse(operation, sent.json())
         call = Call(
             operation=operation, principal=principal, team=team, path=path_values, query=query_values,
-            body=validator.body(body.json(), sent=body.sent), request_url=lambda: str(request.url), headers=request.headers,
+            body=validator.body(sent.json(), sent=sent.body.sent), request_url=lambda: str(request.url), headers=sent.headers,
             store=self.store, clock=self.clock,
         )
         with self.store.transaction(write=operation.is_write):
@@ -117,18 +116,18 @@ class MockServer:
             self.memo.put(memo_key, generation, rendering.answer_of(result))
         return result
 
-    def _memo_key(self, request: Request, operation: Any, principal: Any, body: "RequestBody") -> tuple | None:
+    def _memo_key(self, request: Request, operation: Any, principal: Any, sent: Incoming) -> tuple | None:
         """The key of a bodiless GET of an operation that may be remembered, else None.
 
         It holds everything the answer can depend on besides the stored data: the caller and every
         part of the URL (page links are absolute). A remembered answer was validated and found
         clock-free for this very URL, so a hit skips validation too.
         """
-        if self.memo is None or request.method != "GET" or body.sent or operation.base_id not in self.clock_free:
+        if self.memo is None or request.method != "GET" or sent.body.sent or operation.base_id not in self.clock_free:
             return None
         scope = request.scope
         server = tuple(scope["server"]) if scope.get("server") else None
-        return (operation.operation_id, scope["scheme"], request.headers.get("host"), server, scope.get("root_path", ""),
+        return (operation.operation_id, scope["scheme"], sent.headers.get("host"), server, scope.get("root_path", ""),
                 scope["path"], scope["query_string"], principal.user.id, principal.key.id if principal.key else None)
 
     def _note(self, request: Request, operation: Any, principal: Any, status: int, problems: list[str]) -> None:
@@ -151,59 +150,6 @@ class MockServer:
             self.throttle.clear()
 
 
-class RequestBody:
-    """The request's body, read once (up to the size limit) and parsed as JSON on first use."""
-
-    def __init__(self, raw: bytes, content_type: str):
-        self.raw = raw
-        self.content_type = content_type
-        self._parsed: Any = None
-        self._done = False
-
-    @classmethod
-    async def read(cls, request: Request, limit: int) -> "RequestBody":
-        headers = request.headers
-        declared = headers.get("content-length")
-        if declared is None and "transfer-encoding" not in headers:
-            return cls(b"", headers.get("content-type", ""))  # HTTP/1.1: no length and no chunks is no body
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise errors.payload_too_large(limit)
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise errors.payload_too_large(limit)
-            chunks.append(chunk)
-        return cls(b"".join(chunks), request.headers.get("content-type", ""))
-
-    @property
-    def sent(self) -> bool:
-        """Whether there is a body at all (a JSON `null` is one, and so is whitespace, which DRF fails to parse)."""
-        return bool(self.raw)
-
-    def json(self) -> Any:
-        """None for an empty body (or JSON null); 415 for a non-JSON media type, 400 for JSON that does not parse.
-
-        Only a zero-length body is no body: DRF parses any other, so one of whitespace gets
-        "JSON parse error - Expecting value: ..." and is not taken for an empty PATCH.
-        """
-        if not self._done:
-            self._parsed = self._parse()
-            self._done = True
-        return self._parsed
-
-    def _parse(self) -> Any:
-        if not self.sent:
-            return None
-        media_type = self.content_type.split(";")[0].strip().lower()
-        if media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
-            raise errors.unsupported_media_type(self.content_type)  # DRF names the header as sent
-        try:
-            return load_json(self.raw)
-        except (ValueError, RecursionError) as error:
-            raise errors.parse_error(f"JSON parse error - {error}")
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -223,7 +169,7 @@ def create_app(
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
     middleware = [Middleware(
-        CORSMiddleware,
+        CORS,
         allow_origins=list(settings.cors_origins),
         allow_origin_regex=None if settings.cors_origins else LOCAL_ORIGINS,
         allow_methods=methods,
