@@ -97,7 +97,13 @@ class Safety:
 
     def _into_target_project(self, case: Any) -> None:
         """Point a write at the target's project, unless the project parameter is what a negative
-        case made invalid (then the case must stay as generated to be refused)."""
+        case made invalid (then the case must stay as generated to be refused).
+
+        The other path values are written as the text they travel as. A stateful step fills `id`
+        from a response body's number, and schemathesis re-checks a path a hook has touched: the
+        number against the spec's string schema made a valid request "negative", and the server
+        that rightly accepted it was reported for accepting invalid data.
+        """
         operation = rules.operation(case.operation.definition.raw.get("operationId", ""))
         name = operation.project_param
         if self.project_id is None or name is None or not isinstance(case.path_parameters, dict):
@@ -105,10 +111,15 @@ class Safety:
         value = case.path_parameters.get(name)
         pattern = operation.parameter(name, "path").schema.get("pattern")
         if isinstance(value, str) and (pattern is None or re.search(pattern, value)):
-            case.path_parameters = {**case.path_parameters, name: self.project_id}
+            case.path_parameters = {**{key: _as_sent(v) for key, v in case.path_parameters.items()}, name: self.project_id}
 
     def _own_insight(self) -> int:
         return min(self.record.insights) if self.record.insights else NO_SUCH_INSIGHT
+
+
+def _as_sent(value: Any) -> Any:
+    """A path value as it goes over the wire: a number as its digits, anything else untouched."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def clean_up(target: Target, key: Key, record: RunRecord, client: Any) -> int:

@@ -8,6 +8,9 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
 from contracts import cli, runner
@@ -18,11 +21,12 @@ from contracts.safety import Safety
 from contracts.target import Target
 from mockserver import Settings, create_app
 from mockserver.clock import Clock, FrozenClock
-from mockserver.spec import default_spec
+from mockserver.spec import default_spec, default_spec_path
 from tests.contracts_support import ThreadedServer
 from tests.mock_support import ALL_ACCESS
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+SPEC_SCHEMA = schemathesis.openapi.from_path(default_spec_path())
 
 
 class CountingProxy:
@@ -83,6 +87,21 @@ def test_reads_and_an_invalid_project_of_a_negative_case_stay_as_generated():
     assert safety.aim_case(None, generated_case("insights_retrieve", "GET", "2")).path_parameters["project_id"] == "2"
     negative = generated_case("insights_partial_update", "PATCH", "x!", GenerationMode.NEGATIVE)
     assert safety.aim_case(None, negative).path_parameters["project_id"] == "x!"
+
+
+@given(data=st.data())
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_pinning_the_project_keeps_a_valid_linked_case_positive(data):
+    """A stateful step fills `id` from a response (a number); once the hook has touched the path,
+    schemathesis re-checks it, and a valid PATCH must stay positive, or the server that accepts it
+    is reported for accepting invalid data."""
+    operation = SPEC_SCHEMA["/api/projects/{project_id}/insights/{id}/"]["PATCH"]
+    case = data.draw(operation.as_strategy(generation_mode=GenerationMode.POSITIVE,
+                                           path_parameters={"project_id": "2", "id": 57}))
+    assert case.meta.generation.mode.is_positive
+    aimed = Safety(project_id="1").aim_case(None, case)
+    assert aimed.path_parameters == {"project_id": "1", "id": "57"}
+    assert aimed.meta.generation.mode.is_positive
 
 
 def test_a_default_run_leaves_no_live_insight_it_created():
