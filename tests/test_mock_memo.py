@@ -22,6 +22,17 @@ def test_a_read_is_answered_again_until_a_write_changes_it():
     assert len(handled) == 2
 
 
+def test_unknown_keys_and_projects_are_refused_without_being_remembered():
+    client = make_client()
+    accounts = client.app.state.server.store.accounts
+    assert client.get(f"{P}/insights/1/").status_code == 200
+    remembered = len(accounts._cache)
+    for n in range(50):
+        assert client.get(f"{P}/insights/", headers=bearer(f"phx_fuzzed{n}")).status_code == 403
+        assert client.get(f"/api/projects/{1000 + n}/insights/").status_code == 404
+    assert len(accounts._cache) == remembered
+
+
 def test_an_answer_is_remembered_per_caller():
     client = make_client()
     with_key = client.get(f"{P}/insights/1/").json()

@@ -69,12 +69,17 @@ class Database:
             )
 
     def cached(self, cache: dict, key: Any, load: Any) -> Any:
-        """`load()` remembered under `key` until the data may have changed (see `generation`)."""
+        """`load()` remembered under `key` until the data may have changed (see `generation`).
+
+        A miss (None) is not remembered: keys come from what requests name (a bearer token, a
+        project id), and a fuzzer naming a new one each time would grow the cache without bound.
+        """
         found = cache.get(key)
         if found is not None and found[0] == self.generation:
             return found[1]
         value = load()
-        cache[key] = (self.generation, value)
+        if value is not None:
+            cache[key] = (self.generation, value)
         return value
 
     def load_from(self, source: sqlite3.Connection) -> None:
