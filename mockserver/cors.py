@@ -9,14 +9,21 @@ only finds the Origin in one pass over the raw headers and adds the response hea
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 VARY = b"vary"
+ALLOW_ORIGIN = b"access-control-allow-origin"
 
 
 class CORS(CORSMiddleware):
+    def __init__(self, app: ASGIApp, **policy: Any):
+        super().__init__(app, **policy)
+        self.simple_raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.simple_headers.items()]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -45,10 +52,9 @@ class CORS(CORSMiddleware):
         credentials: then the simple headers' `*` stands)."""
         if origin is None:
             return []
-        added = {**self.simple_headers}
         if self.is_allowed_origin(origin=origin) and (self.allow_credentials or not self.allow_all_origins):
-            added["Access-Control-Allow-Origin"] = origin
-        return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in added.items()]
+            return [*(h for h in self.simple_raw if h[0] != ALLOW_ORIGIN), (ALLOW_ORIGIN, origin.encode("latin-1"))]
+        return list(self.simple_raw)
 
 
 def _with_vary_origin(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -8,7 +8,6 @@ authenticated by its `Authorization` header and answered from the memo needs nei
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any, Mapping
 
 from starlette.requests import Request
@@ -30,7 +29,7 @@ class Incoming:
         headers = header_map(request.scope["headers"])
         return cls(request, await RequestBody.read(request, headers, body_limit), headers)
 
-    @cached_property
+    @property
     def query(self) -> Mapping[str, str]:
         return self.request.query_params
 

@@ -74,7 +74,7 @@ class Replayed(Response):
         self.media_type = answer.media_type
         self.body = answer.body
         self.background = None
-        self.raw_headers = list(answer.raw_headers)  # a copy: middleware may add to it (CORS adds Vary)
+        self.raw_headers = list(answer.raw_headers)  # a copy: the remembered one is shared
 
 
 def replay(answer: Answer) -> Response:
