@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
 def _drift(schema: str) -> int:
     """0: no drift; 1: differences (printed); 2: the schema could not be read."""
     from contracts import drift
-    from mockserver.spec import default_spec
+    from posthog_spec import default_spec
 
     try:
         theirs = drift.load(schema)

@@ -22,7 +22,7 @@ from contracts import checks, hooks, rules
 from contracts.report import Failure, SuiteResult
 from contracts.safety import Safety
 from contracts.target import Target
-from mockserver.spec import default_spec_path
+from posthog_spec import default_spec_path
 
 QUERY_BODY_OPERATIONS = ["insights_create", "insights_update", "insights_partial_update", "insights_generate_metadata_create"]
 ALWAYS_405 = ["insights_destroy"]

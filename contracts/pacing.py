@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from contracts import rules
-from mockserver.spec import Operation, RateLimit
-from mockserver.routing import Router
+from posthog_spec import Operation, RateLimit
+from posthog_spec import Router
 
 
 # Requests per generated example, roughly: the case itself, and the checks' extra requests.

@@ -10,9 +10,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Mapping
 
-from mockserver.spec import Operation, Spec, default_spec
-
-ENVIRONMENTS = "environments_"
+from posthog_spec import ENVIRONMENTS_PREFIX as ENVIRONMENTS, Catalogue, Operation, Spec, default_spec
+from posthog_spec import key_refusal as refusal_of, key_refusal_text
 
 
 @cache
@@ -20,7 +19,7 @@ def spec() -> Spec:
     return default_spec()
 
 
-def texts() -> Mapping[str, str]:
+def texts() -> Catalogue:
     return spec().texts
 
 
@@ -32,36 +31,12 @@ def operation(operation_id: str) -> Operation:
     return spec().operation(operation_id)
 
 
-def key_has_scope(scopes: tuple[str, ...], required: str) -> bool:
-    """PostHog's APIScopePermission: `*` grants all; `X:write` satisfies `X:read`; nothing else."""
-    if "*" in scopes or required in scopes:
-        return True
-    resource, _, action = required.partition(":")
-    return action == "read" and f"{resource}:write" in scopes
-
-
 def key_refusal(op: Operation, scopes: tuple[str, ...], scoped_teams: tuple[int, ...] | None = None,
                 team_id: int | None = None) -> str | None:
     """The 403 detail a key with these scopes must get on this operation, or None if it may pass."""
-    if not op.accepts_keys:
-        return texts()["no_key_access"]
-    if op.required_scope and not key_has_scope(scopes, op.required_scope):
-        return texts()["missing_scope"].format(scope=op.required_scope)
-    if scoped_teams and op.project_param is None:
-        return texts()["scoped_key_off_project"]
-    if scoped_teams and team_id is not None and team_id not in scoped_teams:
-        return texts()["other_project"].format(id=team_id)
-    return None
-
-
-def scope_refusal_texts() -> set[str]:
-    """Details that mean "refused because of what the key may do" (not who the caller is)."""
-    t = texts()
-    return {t["no_key_access"], t["scoped_key_off_project"]}
+    said = refusal_of(op, texts(), scopes, scoped_teams, team_id)
+    return said.detail if said else None
 
 
 def is_scope_refusal(detail: str) -> bool:
-    t = texts()
-    prefix = t["missing_scope"].split("{")[0]
-    other = t["other_project"].split("{")[0]
-    return detail.startswith(prefix) or detail.startswith(other) or detail in scope_refusal_texts()
+    return key_refusal_text(texts(), detail) is not None

@@ -23,7 +23,7 @@ from contracts.pacing import Pacer
 from contracts.report import CURL_MARK, SuiteResult, failure_from
 from contracts.semantics import hypothesis_phases
 from contracts.target import Key, Target
-from mockserver.spec import Operation
+from posthog_spec import Operation
 
 DECOY_SCOPES = ("dashboard:read", "feature_flag:write")
 NO_SUCH_INSIGHT = "999999999999"
@@ -133,8 +133,8 @@ def _refused_for_the_key(response: Any, detail: str | None) -> bool:
     if response.status_code == 401:
         return True
     return response.status_code == 403 and detail is not None and (
-        rules.is_scope_refusal(detail) or detail in (rules.texts()["not_authenticated"],)
-        or detail.startswith(rules.texts()["invalid_key"].split("{")[0])
+        rules.is_scope_refusal(detail)
+        or rules.texts().recognise(detail, "not_authenticated", "invalid_key") is not None
     )
 
 

@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping, Protocol
 
 from mockserver import errors
+from mockserver.call import Call
 from mockserver.clock import Clock, iso
-from mockserver.spec import Operation
+from mockserver.seed import DEMO_USER_ID
 from mockserver.store import Store
 from mockserver.store.accounts import PersonalAPIKey, User
+from posthog_spec import Catalogue
 
 SESSION_COOKIE = "sessionid"
-DEMO_USER_ID = 1
 KEY_USE_RESOLUTION = timedelta(hours=1)
 
 
@@ -48,7 +49,7 @@ class Credentials(Protocol):
 
 
 class Authenticator:
-    def __init__(self, store: Store, clock: Clock, *, open_mode: bool, site_url: str, texts: Mapping[str, str]):
+    def __init__(self, store: Store, clock: Clock, *, open_mode: bool, site_url: str, texts: Catalogue):
         self.store = store
         self.clock = clock
         self.open_mode = open_mode
@@ -56,24 +57,28 @@ class Authenticator:
         self.texts = texts
         self._use_noted: dict[str, tuple[str | None, datetime]] = {}
 
-    def authenticate(self, operation: Operation, sent: Credentials) -> Principal:
-        status = operation.unauthenticated_status
+    def authenticate(self, call: Call) -> None:
+        """Find the caller (`call.principal`), or refuse with the operation's status for it."""
+        status, sent = call.operation.unauthenticated_status, call.incoming
         found = self._key_candidate(sent)
         if found is not None:
             source, secret = found
             key = self.store.accounts.key_by_value(secret)
             user = self.store.accounts.user(key.user_id) if key else None
             if key is None or user is None or not user.is_active:
-                raise errors.authentication_failed(status, self.site_url, self.texts["invalid_key"].format(source=source))
-            return Principal(user, self._note_use(key))
+                raise errors.unauthenticated(self.texts, "invalid_key", status, self.site_url, source=source)
+            call.principal = Principal(user, self._note_use(key))
+            return
         cookies = sent.cookies
         if SESSION_COOKIE in cookies:
             user = self.store.accounts.user_by_session(cookies[SESSION_COOKIE])
             if user is not None and user.is_active:
-                return Principal(user)
+                call.principal = Principal(user)
+                return
         if self.open_mode:
-            return Principal(self.store.accounts.user(DEMO_USER_ID))
-        raise errors.not_authenticated(status, self.site_url, self.texts["not_authenticated"])
+            call.principal = Principal(self.store.accounts.user(DEMO_USER_ID))
+            return
+        raise errors.unauthenticated(self.texts, "not_authenticated", status, self.site_url)
 
     @staticmethod
     def _key_candidate(sent: Credentials) -> tuple[str, str] | None:

@@ -48,12 +48,13 @@ def _serve(settings: Settings) -> int:
     from mockserver import seed
     from mockserver.clock import Clock
     from mockserver.store import Store
+    from posthog_spec import default_spec
 
     if not settings.in_memory:
         # Seed once here, so workers started below find the data and never race to write it.
         store = Store.open(settings.db, reset=settings.reset)
         if store.db.is_empty():
-            seed.load(store, settings, Clock())
+            seed.load(store, settings, Clock(), default_spec())
         store.db.close()
         settings = settings.with_changes(reset=False)
     os.environ.update(settings.to_env())
@@ -80,8 +81,7 @@ def _print_banner(settings: Settings, keys: list[dict]) -> None:
 
 
 def _fidelity(readme: str | None) -> int:
-    from mockserver import fidelity
-    from mockserver.spec import default_spec
+    from posthog_spec import default_spec, fidelity
 
     if readme:
         changed = fidelity.write_into(Path(readme), default_spec())

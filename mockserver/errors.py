@@ -2,12 +2,17 @@
 
 PostHog renders every error through drf-exceptions-hog as `{type, code, detail, attr}`: only the
 first problem, DRF's code (`invalid` renamed `invalid_input`), the field name in `attr` (nested
-keys joined with `__`) or null. Fact sheet §6.
+keys joined with `__`) or null. Fact sheet §6. The words, statuses, types and codes are the
+spec's (`x-posthog-texts`); this module only turns them into an exception the pipeline renders.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
+
+from posthog_spec import Catalogue, Said
+
+UNSET: Any = object()  # "the text decides": an attr the caller does not name
 
 
 class APIError(Exception):
@@ -34,76 +39,43 @@ class APIError(Exception):
         return {"type": self.type, "code": self.code, "detail": self.detail, "attr": self.attr}
 
     @classmethod
-    def from_spec(cls, entry: Mapping[str, Any], *, attr: str | None, detail: str | None = None) -> "APIError":
-        """An error described by an `x-posthog-errors` entry of the spec (defaults: a 400 validation error)."""
+    def of(cls, said: Said, *, attr: Any = UNSET, status: int | None = None,
+           headers: Mapping[str, str] | None = None) -> "APIError":
+        """A text of the catalogue as an error. Where the text fixes `attr`, it stands."""
+        text = said.text
+        if text.status is None or text.type is None or text.code is None:
+            raise ValueError(f"text {text.name!r} is not an error (it has no status, type and code)")
+        chosen = text.attr if text.fixes_attr or attr is UNSET else attr
+        return cls(status or text.status, text.type, text.code, said.detail, chosen, headers)
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any], *, attr: str | None, detail: str) -> "APIError":
+        """An `x-posthog-errors` entry of a field or parameter (a catalogue entry or the field's
+        own): what it does not say is a 400 validation error about that field."""
         return cls(
             status=int(entry.get("status", 400)),
             type=entry.get("type", "validation_error"),
             code=entry.get("code", "invalid_input"),
-            detail=entry.get("detail", detail or "Invalid input."),
+            detail=entry.get("detail", detail),
             attr=entry["attr"] if "attr" in entry else attr,
         )
 
 
-def validation_error(detail: str, attr: str | None = None, code: str = "invalid_input") -> APIError:
-    return APIError(400, "validation_error", code, detail, attr)
+def error(texts: Catalogue, name: str, *, attr: Any = UNSET, **values: Any) -> APIError:
+    """The catalogue's text `name`, filled in with `values`, as an error."""
+    return APIError.of(texts[name](**values), attr=attr)
 
 
-def parse_error(detail: str) -> APIError:
-    return APIError(400, "invalid_request", "parse_error", detail)
+def method_not_allowed(texts: Catalogue, method: str, allowed: list[str]) -> APIError:
+    return APIError.of(texts["method_not_allowed"](method=method), headers={"Allow": ", ".join(allowed)})
 
 
-def not_found(detail: str = "Not found.") -> APIError:
-    return APIError(404, "invalid_request", "not_found", detail)
+def throttled(texts: Catalogue, wait_seconds: int) -> APIError:
+    return APIError.of(texts["throttled"](wait=wait_seconds), headers={"Retry-After": str(wait_seconds)})
 
 
-def project_not_found() -> APIError:
-    return not_found("Project not found.")
-
-
-def endpoint_not_found() -> APIError:
-    return not_found("Endpoint not found.")
-
-
-def permission_denied(detail: str) -> APIError:
-    return APIError(403, "authentication_error", "permission_denied", detail)
-
-
-def method_not_allowed(method: str, allowed: list[str]) -> APIError:
-    return APIError(
-        405, "invalid_request", "method_not_allowed", f'Method "{method}" not allowed.',
-        headers={"Allow": ", ".join(allowed)},
-    )
-
-
-def unsupported_media_type(media_type: str) -> APIError:
-    return APIError(415, "invalid_request", "unsupported_media_type", f'Unsupported media type "{media_type}" in request.')
-
-
-def payload_too_large(limit: int) -> APIError:
-    return APIError(413, "invalid_request", "payload_too_large", f"Request body exceeds {limit} bytes.")
-
-
-def throttled(wait_seconds: int) -> APIError:
-    return APIError(
-        429, "throttled_error", "throttled", f"Request was throttled. Expected available in {wait_seconds} seconds.",
-        headers={"Retry-After": str(wait_seconds)},
-    )
-
-
-def server_error(detail: str = "A server error occurred.") -> APIError:
-    return APIError(500, "server_error", "error", detail)
-
-
-def not_authenticated(status: int, site_url: str, detail: str) -> APIError:
-    return _authentication(status, site_url, "not_authenticated", detail)
-
-
-def authentication_failed(status: int, site_url: str, detail: str) -> APIError:
-    return _authentication(status, site_url, "authentication_failed", detail)
-
-
-def _authentication(status: int, site_url: str, code: str, detail: str) -> APIError:
-    """401 carries WWW-Authenticate (posthog/exceptions.py); a 403 for the same cause does not."""
+def unauthenticated(texts: Catalogue, name: str, status: int, site_url: str, **values: Any) -> APIError:
+    """Missing or refused credentials, with the operation's status for them (401, or 403 on
+    insights). A 401 carries WWW-Authenticate (posthog/exceptions.py); a 403 for the same cause does not."""
     headers = {"WWW-Authenticate": f'Bearer resource_metadata="{site_url}/.well-known/oauth-protected-resource"'}
-    return APIError(status, "authentication_error", code, detail, headers=headers if status == 401 else None)
+    return APIError.of(texts[name](**values), status=status, headers=headers if status == 401 else None)

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 from starlette.requests import Request
 
 from mockserver import errors
-from mockserver.validation import load_json
+from mockserver.json_values import load_json
+from posthog_spec import Catalogue
 
 JSON_MEDIA_TYPES = ("application/json",)
 
@@ -25,9 +26,9 @@ class Incoming:
         self.headers = headers
 
     @classmethod
-    async def read(cls, request: Request, body_limit: int) -> "Incoming":
+    async def read(cls, request: Request, body_limit: int, texts: Catalogue) -> "Incoming":
         headers = header_map(request.scope["headers"])
-        return cls(request, await RequestBody.read(request, headers, body_limit), headers)
+        return cls(request, await RequestBody.read(request, headers, body_limit, texts), headers)
 
     @property
     def query(self) -> Mapping[str, str]:
@@ -52,27 +53,28 @@ def header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 class RequestBody:
     """The request's body, read once (up to the size limit) and parsed as JSON on first use."""
 
-    def __init__(self, raw: bytes, content_type: str):
+    def __init__(self, raw: bytes, content_type: str, texts: Catalogue):
         self.raw = raw
         self.content_type = content_type
+        self.texts = texts
         self._parsed: Any = None
         self._done = False
 
     @classmethod
-    async def read(cls, request: Request, headers: Mapping[str, str], limit: int) -> "RequestBody":
+    async def read(cls, request: Request, headers: Mapping[str, str], limit: int, texts: Catalogue) -> "RequestBody":
         content_type = headers.get("content-type", "")
         declared = headers.get("content-length")
         if declared is None and "transfer-encoding" not in headers:
-            return cls(b"", content_type)  # HTTP/1.1: no length and no chunks is no body
+            return cls(b"", content_type, texts)  # HTTP/1.1: no length and no chunks is no body
         if declared and declared.isdigit() and int(declared) > limit:
-            raise errors.payload_too_large(limit)
+            raise errors.error(texts, "payload_too_large", limit=limit)
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise errors.payload_too_large(limit)
+                raise errors.error(texts, "payload_too_large", limit=limit)
             chunks.append(chunk)
-        return cls(b"".join(chunks), content_type)
+        return cls(b"".join(chunks), content_type, texts)
 
     @property
     def sent(self) -> bool:
@@ -95,8 +97,9 @@ class RequestBody:
             return None
         media_type = self.content_type.split(";")[0].strip().lower()
         if media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
-            raise errors.unsupported_media_type(self.content_type)  # DRF names the header as sent
+            # DRF names the header as sent
+            raise errors.error(self.texts, "unsupported_media_type", media_type=self.content_type)
         try:
             return load_json(self.raw)
-        except (ValueError, RecursionError) as error:
-            raise errors.parse_error(f"JSON parse error - {error}")
+        except (ValueError, RecursionError) as problem:
+            raise errors.error(self.texts, "parse_error", problem=problem)

@@ -1,4 +1,4 @@
-"""Rendered answers of reads, remembered exactly until the data may change.
+"""Rendered answers of reads, remembered exactly until the data may change: key, policy and replay.
 
 A frontend asks for the same list and the same insight again and again. Where an answer depends
 only on the stored data and the request (never on the clock), the rendered bytes are kept and
@@ -15,8 +15,22 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Hashable
 
+from starlette.responses import Response
+
+from mockserver.call import Call
+
 MAX_ANSWERS = 128
 MAX_BODY = 1024 * 1024
+DATE_FILTER = {"$ref": "#/components/schemas/DateFilter"}
+
+# The reads whose answer follows the stored data and the request only. Trending and element
+# stats count over a window that ends now, so they are never remembered; a list is remembered
+# unless one of its date filters is relative (`-7d` moves with the clock).
+REMEMBERED = frozenset({
+    "insights_list", "insights_retrieve", "insights_activity_retrieve", "insights_all_activity_retrieve",
+    "insights_my_last_viewed_retrieve", "elements_list", "elements_retrieve", "elements_values_list",
+    "projects_list", "projects_retrieve", "users_me_retrieve", "personal_api_keys_current_retrieve",
+})
 
 
 @dataclass(frozen=True)
@@ -26,18 +40,52 @@ class Answer:
     media_type: str | None
     raw_headers: tuple[tuple[bytes, bytes], ...]  # as sent, content-length and content-type included
 
+    @classmethod
+    def of(cls, response: Response) -> "Answer":
+        return cls(response.status_code, bytes(response.body), response.media_type, tuple(response.raw_headers))
+
+
+class Replayed(Response):
+    """A remembered answer given again as it was first rendered: its headers are not built anew."""
+
+    def __init__(self, answer: Answer):
+        self.status_code = answer.status
+        self.media_type = answer.media_type
+        self.body = answer.body
+        self.background = None
+        self.raw_headers = list(answer.raw_headers)  # a copy: the remembered one is shared
+
+
+@dataclass
+class Lookup:
+    """One call's place in the memo: its answer if remembered, else where to keep the new one."""
+
+    memo: "ReadMemo | None"
+    key: Hashable | None
+    generation: int
+    answer: Response | None = None
+
+    def keep(self, call: Call, response: Response) -> None:
+        """Remember a fresh answer when it succeeded and the call's answer cannot move with the clock."""
+        if self.memo is not None and self.key is not None and 200 <= response.status_code < 300 and clock_free(call):
+            self.memo.put(self.key, self.generation, Answer.of(response))
+
 
 class ReadMemo:
     def __init__(self, size: int = MAX_ANSWERS):
         self.size = size
         self.answers: OrderedDict[Hashable, tuple[int, Answer]] = OrderedDict()
 
-    def get(self, key: Hashable, generation: int) -> Answer | None:
+    def look_up(self, call: Call) -> Lookup:
+        key = key_of(call)
+        generation = call.store.db.generation
+        if key is None:
+            return Lookup(None, None, generation)
         found = self.answers.get(key)
         if found is None or found[0] != generation:
-            return None
+            return Lookup(self, key, generation)
         self.answers.move_to_end(key)
-        return found[1]
+        return Lookup(self, key, generation, Replayed(found[1]))
 
     def put(self, key: Hashable, generation: int, answer: Answer) -> None:
         if len(answer.body) > MAX_BODY:
@@ -46,3 +94,26 @@ class ReadMemo:
         self.answers.move_to_end(key)
         while len(self.answers) > self.size:
             self.answers.popitem(last=False)
+
+
+def key_of(call: Call) -> tuple | None:
+    """The key of a bodiless GET of an operation that may be remembered, else None.
+
+    It holds everything the answer can depend on besides the stored data: the caller and every
+    part of the URL (page links are absolute).
+    """
+    if call.request.method != "GET" or call.incoming.body.sent or call.operation.base_id not in REMEMBERED:
+        return None
+    scope = call.request.scope
+    server = tuple(scope["server"]) if scope.get("server") else None
+    principal = call.principal
+    return (call.operation.operation_id, scope["scheme"], call.headers.get("host"), server, scope.get("root_path", ""),
+            scope["path"], scope["query_string"], principal.user.id, principal.key.id if principal.key else None)
+
+
+def clock_free(call: Call) -> bool:
+    """Whether this call's answer stays the same while the data does: no relative date filter."""
+    return call.operation.base_id in REMEMBERED and not any(
+        param.schema == DATE_FILTER and str(call.query.get(param.name, "")).startswith("-")
+        for param in call.operation.parameters
+    )

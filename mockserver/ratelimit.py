@@ -14,12 +14,13 @@ from collections import deque
 from mockserver import errors
 from mockserver.auth import Principal
 from mockserver.clock import Clock
-from mockserver.spec import Operation, RateLimit
+from posthog_spec import Catalogue, Operation, RateLimit
 
 
 class Throttle:
-    def __init__(self, clock: Clock):
+    def __init__(self, clock: Clock, texts: Catalogue):
         self.clock = clock
+        self.texts = texts
         self.history: dict[tuple[str, str], deque[float]] = {}
 
     def check(self, operation: Operation, principal: Principal) -> None:
@@ -35,7 +36,7 @@ class Throttle:
                 remaining = limit.seconds - (now - history[0])
                 waits.append(remaining / max(limit.rate - len(history) + 1, 1))
         if waits:
-            raise errors.throttled(max(1, math.ceil(max(waits))))
+            raise errors.throttled(self.texts, max(1, math.ceil(max(waits))))
         for limit in operation.rate_limits:
             self.history[(_bucket(limit), principal.key.id)].append(now)
 

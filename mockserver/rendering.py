@@ -10,8 +10,8 @@ from typing import Any, Mapping
 import orjson
 from starlette.responses import Response
 
+from mockserver.call import Call, Reply
 from mockserver.errors import APIError
-from mockserver.memo import Answer
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"
@@ -51,6 +51,12 @@ def csv_text(data: Any) -> str:
     return buffer.getvalue()
 
 
+def render(call: Call, reply: Reply) -> Response:
+    """A handler's reply, with the operation's success status; CSV when `format=csv` was asked."""
+    return response(call.operation.success_status(), reply.body, as_csv=call.query.get("format") == "csv",
+                    empty=reply.empty, headers=reply.headers, head=call.head)
+
+
 def response(status: int, body: Any, *, as_csv: bool = False, empty: bool = False, headers: Mapping[str, str] | None = None, head: bool = False) -> Response:
     if empty:
         return Response(status_code=status, headers=dict(headers or {}))
@@ -59,26 +65,6 @@ def response(status: int, body: Any, *, as_csv: bool = False, empty: bool = Fals
     if head:
         out.headers["content-length"] = str(len(content))
     return out
-
-
-def answer_of(response: Response) -> Answer:
-    """What a rendered response is made of, to give again (memo.py)."""
-    return Answer(response.status_code, bytes(response.body), response.media_type, tuple(response.raw_headers))
-
-
-class Replayed(Response):
-    """A remembered answer given again as it was first rendered: its headers are not built anew."""
-
-    def __init__(self, answer: Answer):
-        self.status_code = answer.status
-        self.media_type = answer.media_type
-        self.body = answer.body
-        self.background = None
-        self.raw_headers = list(answer.raw_headers)  # a copy: the remembered one is shared
-
-
-def replay(answer: Answer) -> Response:
-    return Replayed(answer)
 
 
 def error_response(error: APIError, *, head: bool = False) -> Response:

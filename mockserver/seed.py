@@ -20,15 +20,10 @@ from mockserver import insight_queries
 from mockserver.clock import Clock, iso
 from mockserver.settings import Settings
 from mockserver.store import Store
-from mockserver.store.accounts import mask_value, secure_value
+from posthog_spec import Spec
 
 DEMO_USER_ID = 1
 HOGFLIX, ACME = "0190a2c1-0000-7000-8000-0000000000c1", "0190a2c1-0000-7000-8000-0000000000c2"
-DEMO_PROJECTS = [
-    {"id": 1, "name": "Hogflix Web", "environments": [1, 3]},
-    {"id": 2, "name": "Hogflix Mobile", "environments": [2]},
-    {"id": 4, "name": "Acme Analytics", "environments": [4]},
-]
 
 
 @dataclass(frozen=True)
@@ -63,13 +58,13 @@ def demo_keys_summary() -> list[dict[str, Any]]:
     ]
 
 
-def load(store: Store, settings: Settings, clock: Clock) -> None:
+def load(store: Store, settings: Settings, clock: Clock, spec: Spec) -> None:
     """Write the seed into an empty store, in one transaction."""
     now = clock.now()
     with store.transaction(write=True):
         _accounts(store, now)
         if settings.seed == "demo":
-            _demo(store, now)
+            _demo(store, now, spec)
         if settings.scale:
             _pad_insights(store, now, settings.scale)
 
@@ -81,47 +76,56 @@ def short_id_for(insight_id: int) -> str:
 
 
 # Accounts ------------------------------------------------------------------------------------------
+ORGANIZATIONS = [(HOGFLIX, "Hogflix", "hogflix"), (ACME, "Acme", "acme")]
+TEST_ACCOUNT_FILTERS = [{"key": "email", "value": "@hogflix.io", "operator": "not_icontains", "type": "person"}]
+# (id, organization, name, token name, app urls, test account filters, primary dashboard, week start)
+PROJECTS = [
+    (1, HOGFLIX, "Hogflix Web", "HogflixWeb", ["https://hogflix.io"], TEST_ACCOUNT_FILTERS, 1, 1),
+    (2, HOGFLIX, "Hogflix Mobile", "HogflixMobile", [], TEST_ACCOUNT_FILTERS, 4, 1),
+    (4, ACME, "Acme Analytics", "AcmeAnalytics", [], [], 5, 0),
+]
+# (id, project, name, token name): the main environment of a project has the project's id
+TEAMS = [(1, 1, "Hogflix Web", "HogflixWeb"), (2, 2, "Hogflix Mobile", "HogflixMobile"),
+         (3, 1, "Hogflix Web (staging)", "HogflixStaging"), (4, 4, "Acme Analytics", "AcmeAnalytics")]
+# (id, distinct id, first name, last name, email, role, current team)
+USERS = [
+    (1, "ada-lovelace", "Ada", "Lovelace", "ada@hogflix.io", "engineering", 1),
+    (2, "grace-hopper", "Grace", "Hopper", "grace@hogflix.io", "product", 1),
+    (3, "alan-turing", "Alan", "Turing", "alan@hogflix.io", "data", 1),
+    (4, "wile-coyote", "Wile", "Coyote", "wile@acme.example", "founder", 4),
+]
+MEMBERSHIPS = [(1, HOGFLIX, 15), (2, HOGFLIX, 1), (3, HOGFLIX, 8), (4, ACME, 15)]  # 1 member, 8 admin, 15 owner
+DEMO_PROJECTS = [
+    {"id": project_id, "name": name, "environments": [team_id for team_id, project, *_ in TEAMS if project == project_id]}
+    for project_id, _, name, *_ in PROJECTS
+]
+
+
 def _accounts(store: Store, now: datetime) -> None:
-    db, created = store.db, iso(now - timedelta(days=90))
-    db.executemany("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", [
-        (HOGFLIX, "Hogflix", "hogflix", created), (ACME, "Acme", "acme", created)])
-    test_accounts = json.dumps([{"key": "email", "value": "@hogflix.io", "operator": "not_icontains", "type": "person"}])
-    db.executemany(
-        "INSERT INTO projects (id, uuid, organization_id, name, api_token, app_urls, test_account_filters,"
-        " primary_dashboard, week_start_day, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (1, _uuid("b1"), HOGFLIX, "Hogflix Web", _token("HogflixWeb"), '["https://hogflix.io"]', test_accounts, 1, 1, created, created),
-            (2, _uuid("b2"), HOGFLIX, "Hogflix Mobile", _token("HogflixMobile"), "[]", test_accounts, 4, 1, created, created),
-            (4, _uuid("b4"), ACME, "Acme Analytics", _token("AcmeAnalytics"), "[]", "[]", 5, 0, created, created),
-        ],
-    )
-    db.executemany("INSERT INTO teams (id, project_id, uuid, name, api_token) VALUES (?, ?, ?, ?, ?)", [
-        (1, 1, _uuid("e1"), "Hogflix Web", _token("HogflixWeb")),
-        (2, 2, _uuid("e2"), "Hogflix Mobile", _token("HogflixMobile")),
-        (3, 1, _uuid("e3"), "Hogflix Web (staging)", _token("HogflixStaging")),
-        (4, 4, _uuid("e4"), "Acme Analytics", _token("AcmeAnalytics")),
-    ])
-    db.executemany(
-        "INSERT INTO users (id, uuid, distinct_id, first_name, last_name, email, is_email_verified,"
-        " role_at_organization, current_team_id, date_joined) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-        [
-            (1, _uuid("00000000a001"), "ada-lovelace", "Ada", "Lovelace", "ada@hogflix.io", "engineering", 1, created),
-            (2, _uuid("00000000a002"), "grace-hopper", "Grace", "Hopper", "grace@hogflix.io", "product", 1, created),
-            (3, _uuid("00000000a003"), "alan-turing", "Alan", "Turing", "alan@hogflix.io", "data", 1, created),
-            (4, _uuid("00000000a004"), "wile-coyote", "Wile", "Coyote", "wile@acme.example", "founder", 4, created),
-        ],
-    )
-    db.executemany("INSERT INTO memberships (user_id, organization_id, level) VALUES (?, ?, ?)", [
-        (1, HOGFLIX, 15), (2, HOGFLIX, 1), (3, HOGFLIX, 8), (4, ACME, 15)])
-    db.executemany(
-        "INSERT INTO personal_api_keys (id, user_id, label, secure_value, mask_value, scopes, scoped_teams, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (_uuid(f"d{n:03d}"), k.user_id, k.label, secure_value(k.value), mask_value(k.value), json.dumps(list(k.scopes)),
-             json.dumps(list(k.scoped_teams)) if k.scoped_teams else None, created)
-            for n, k in enumerate(DEMO_KEYS, start=1)
-        ],
-    )
+    accounts, created = store.accounts, iso(now - timedelta(days=90))
+    for organization_id, name, slug in ORGANIZATIONS:
+        accounts.add_organization(id=organization_id, name=name, slug=slug, created_at=created)
+    for project_id, organization_id, name, token, app_urls, test_accounts, dashboard, week_start in PROJECTS:
+        accounts.add_project(
+            id=project_id, uuid=_uuid(f"b{project_id}"), organization_id=organization_id, name=name,
+            api_token=_token(token), app_urls=json.dumps(app_urls), test_account_filters=json.dumps(test_accounts),
+            primary_dashboard=dashboard, week_start_day=week_start, created_at=created, updated_at=created,
+        )
+    for team_id, project_id, name, token in TEAMS:
+        accounts.add_team(id=team_id, project_id=project_id, uuid=_uuid(f"e{team_id}"), name=name, api_token=_token(token))
+    for user_id, distinct_id, first_name, last_name, email, role, team_id in USERS:
+        accounts.add_user(
+            id=user_id, uuid=_uuid(f"00000000a00{user_id}"), distinct_id=distinct_id, first_name=first_name,
+            last_name=last_name, email=email, is_email_verified=1, role_at_organization=role,
+            current_team_id=team_id, date_joined=created,
+        )
+    for user_id, organization_id, level in MEMBERSHIPS:
+        accounts.add_membership(user_id, organization_id, level)
+    for n, key in enumerate(DEMO_KEYS, start=1):
+        accounts.create_key(
+            user_id=key.user_id, label=key.label, scopes=list(key.scopes), now=created,
+            scoped_teams=list(key.scoped_teams) if key.scoped_teams else None, value=key.value, key_id=_uuid(f"d{n:03d}"),
+        )
 
 
 # The demo project ----------------------------------------------------------------------------------
@@ -165,6 +169,9 @@ QUERIES: dict[str, Any] = {
     "crashes": _trends("app crashed", math="dau"),
 }
 
+# The two insights PostHog creates for every feature flag, named as the spec names them.
+FEATURE_FLAG_INSIGHT = (("feature flag insight", 0), ("feature flag insight", 1))
+
 # (id, team, name, derived name, description, query, tags, favorited, saved, order, creator,
 #  days since created, days since last modified, dashboards, deleted)
 INSIGHTS = [
@@ -182,8 +189,8 @@ INSIGHTS = [
     (12, 1, "Legacy pageviews", None, "Still on legacy filters.", None, [], False, True, None, 1, 400, 300, [], False),
     (13, 1, None, "Pageview count", None, "dau", [], False, True, None, 2, 12, 12, [], False),
     (14, 1, None, None, None, "screens", [], False, False, None, 1, 2, 2, [], False),
-    (15, 1, "Feature Flag Called Total Volume", None, None, "flag_volume", [], False, True, None, 1, 10, 10, [], False),
-    (16, 1, "Feature Flag calls made by unique users per variant", None, None, "flag_users", [], False, True, None, 1, 10, 10, [], False),
+    (15, 1, FEATURE_FLAG_INSIGHT[0], None, None, "flag_volume", [], False, True, None, 1, 10, 10, [], False),
+    (16, 1, FEATURE_FLAG_INSIGHT[1], None, None, "flag_users", [], False, True, None, 1, 10, 10, [], False),
     (17, 1, "Checkout conversion", None, "Checkout to paid subscription.", "checkout", ["funnel", "revenue"], True, True, 3, 2, 9, 1, [3], False),
     (18, 1, "Abandoned experiment", None, None, "dau", ["experiments"], False, True, None, 1, 30, 6, [], True),
     (19, 3, "Staging smoke test", None, "Created in the staging environment.", "dau", ["staging"], False, True, None, 3, 4, 4, [], False),
@@ -207,10 +214,10 @@ DASHBOARDS = [
 ]
 
 
-def _demo(store: Store, now: datetime) -> None:
-    db = store.db
-    db.executemany("INSERT INTO dashboards (id, team_id, project_id, name, creation_mode) VALUES (?, ?, ?, ?, ?)",
-                   [(i, team, PROJECT_OF_TEAM[team], name, mode) for i, team, name, mode in DASHBOARDS])
+def _demo(store: Store, now: datetime, spec: Spec) -> None:
+    for dashboard_id, team, name, mode in DASHBOARDS:
+        store.insights.add_dashboard(id=dashboard_id, team_id=team, project_id=PROJECT_OF_TEAM[team], name=name,
+                                     creation_mode=mode)
     tile_id = 0
     for (insight_id, team, name, derived, description, query_name, tags, favorited, saved, order, creator,
          created_days, modified_days, dashboards, deleted) in INSIGHTS:
@@ -219,7 +226,7 @@ def _demo(store: Store, now: datetime) -> None:
         created_at, modified_at = iso(now - timedelta(days=created_days)), iso(now - timedelta(days=modified_days))
         assigned = store.insights.insert({
             "team_id": team, "project_id": PROJECT_OF_TEAM[team], "short_id": "QZb2cxTK" if insight_id == 1 else short_id_for(insight_id),
-            "name": name, "derived_name": derived, "description": description, "query": query, "filters": filters,
+            "name": _demo_name(name, spec), "derived_name": derived, "description": description, "query": query, "filters": filters,
             "order": order, "deleted": deleted, "saved": saved, "favorited": favorited, "created_at": created_at,
             "created_by_id": creator, "updated_at": modified_at, "last_modified_at": modified_at,
             "last_modified_by_id": creator, "kind": insight_queries.kind_of(query, filters),
@@ -229,13 +236,12 @@ def _demo(store: Store, now: datetime) -> None:
         store.insights.set_tags(insight_id, tags)
         for dashboard_id in dashboards:
             tile_id += 1
-            db.execute(
-                "INSERT INTO dashboard_tiles (id, dashboard_id, insight_id, deleted, color, layouts) VALUES (?, ?, ?, ?, ?, ?)",
-                (tile_id, dashboard_id, insight_id, 1 if deleted else None, "blue" if tile_id % 2 else None,
-                 json.dumps({"sm": {"x": 0, "y": tile_id * 5, "w": 6, "h": 5}})),
+            store.insights.add_tile(
+                id=tile_id, dashboard_id=dashboard_id, insight_id=insight_id, deleted=1 if deleted else None,
+                color="blue" if tile_id % 2 else None, layouts=json.dumps({"sm": {"x": 0, "y": tile_id * 5, "w": 6, "h": 5}}),
             )
         store.insights.record_views(team, creator, [insight_id], created_at)
-        activity_name = name or derived
+        activity_name = _demo_name(name, spec) or derived
         if activity_name:
             def log(verb: str, at: str, changes: list | None = None) -> None:
                 store.activity.log(
@@ -295,7 +301,7 @@ def _elements_and_clicks(store: Store, now: datetime) -> None:
     chains = [json.dumps(chain) for chain in CHAINS]
     properties = {(url, browser): json.dumps({"$current_url": url, "$browser": browser}) for url in URLS for browser in BROWSERS}
     rng = random.Random(2026)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for _ in range(900):
         chain = rng.choices(range(len(CHAINS)), weights=CHAIN_WEIGHTS)[0]
         event = rng.choices(["$autocapture", "$rageclick", "$dead_click"], weights=[85, 10, 5])[0]
@@ -304,18 +310,23 @@ def _elements_and_clicks(store: Store, now: datetime) -> None:
         at = iso(now - timedelta(minutes=rng.randrange(1, 14 * 24 * 60)))
         url = rng.choice(URLS)
         browser = rng.choice(BROWSERS)
-        rows.append((1, event, at, f"person-{person}", email, properties[(url, browser)], chains[chain]))
-    store.db.executemany(
-        "INSERT INTO events (team_id, event, timestamp, distinct_id, person_email, properties, elements_chain)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        rows.append({"team_id": 1, "event": event, "timestamp": at, "distinct_id": f"person-{person}", "person_email": email,
+                     "properties": properties[(url, browser)], "elements_chain": chains[chain]})
+    store.elements.add_click_events(rows)
+
+
+def _demo_name(name: Any, spec: Spec) -> str | None:
+    if name in FEATURE_FLAG_INSIGHT:
+        names = spec.operation("insights_list").parameter("hide_feature_flag_insights").extensions["x-insight-names"]
+        return names[name[1]]
+    return name
 
 
 # Scale ---------------------------------------------------------------------------------------------
 def _pad_insights(store: Store, now: datetime, total: int) -> None:
     """Generated insights in project 1 until it holds `total` (deterministic, bulk-inserted)."""
-    db = store.db
-    have = db.scalar("SELECT COUNT(*) FROM insights WHERE project_id = 1")
-    start = (db.scalar("SELECT MAX(id) FROM insights") or 0) + 1
+    have = store.insights.count_in_project(1)
+    start = store.insights.largest_id() + 1
     rng = random.Random(total)
     # Each generated insight uses one of these queries: their stored forms are worked out once.
     stored = [
@@ -330,19 +341,17 @@ def _pad_insights(store: Store, now: datetime, total: int) -> None:
         query, kind, events = stored[insight_id % len(stored)]
         created = now - timedelta(minutes=rng.randrange(60, 2 * 365 * 24 * 60))
         modified = created + timedelta(minutes=rng.randrange(0, int((now - created).total_seconds() // 60)))
-        insights.append((
-            insight_id, 1, 1, short_id_for(insight_id), f"{rng.choice(words)} {rng.choice(topics)} #{insight_id}",
-            None, None, query, "{}", None, 0, 1, int(rng.random() < 0.1), 0, iso(created),
-            rng.randrange(1, 4), iso(modified), iso(modified), 1, kind, events,
-        ))
+        insights.append({
+            "id": insight_id, "team_id": 1, "project_id": 1, "short_id": short_id_for(insight_id),
+            "name": f"{rng.choice(words)} {rng.choice(topics)} #{insight_id}", "derived_name": None, "description": None,
+            "query": query, "filters": "{}", "order": None, "deleted": False, "saved": True,
+            "favorited": rng.random() < 0.1, "is_sample": False, "created_at": iso(created),
+            "created_by_id": rng.randrange(1, 4), "updated_at": iso(modified), "last_modified_at": iso(modified),
+            "last_modified_by_id": 1, "kind": kind, "events": events,
+        })
         tag_rows += [(insight_id, t) for t in rng.sample(tags, rng.randrange(0, 3))]
-    db.executemany(
-        'INSERT INTO insights (id, team_id, project_id, short_id, name, derived_name, description, query, filters, "order",'
-        " deleted, saved, favorited, is_sample, created_at, created_by_id, updated_at, last_modified_at,"
-        " last_modified_by_id, kind, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        insights,
-    )
-    db.executemany("INSERT INTO insight_tags (insight_id, tag) VALUES (?, ?)", tag_rows)
+    store.insights.insert_many(insights)
+    store.insights.add_tags(tag_rows)
 
 
 def _uuid(suffix: str) -> str:

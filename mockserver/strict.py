@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mockserver.spec import Operation, Spec
+from posthog_spec import Operation, Spec
 
 
 class StrictModeViolation(AssertionError):

@@ -22,7 +22,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.generation.meta import negated_parameters
 
 from contracts.hooks import within_posthog_rules
-from mockserver.spec import default_spec
+from posthog_spec import default_spec
 
 PINNED = {("project_id", ParameterLocation.PATH), ("environment_id", ParameterLocation.PATH)}
 

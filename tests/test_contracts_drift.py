@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from contracts import cli, drift
-from mockserver.spec import default_spec, default_spec_path
+from posthog_spec import default_spec, default_spec_path
 
 FIXTURE = Path(__file__).parent / "fixtures" / "posthog-schema-fixture.yaml"
 LIST = "GET /api/projects/{}/insights/"

@@ -21,7 +21,7 @@ from contracts.safety import Safety
 from contracts.target import Target
 from mockserver import Settings, create_app
 from mockserver.clock import Clock, FrozenClock
-from mockserver.spec import default_spec, default_spec_path
+from posthog_spec import default_spec, default_spec_path
 from tests.contracts_support import ThreadedServer
 from tests.mock_support import ALL_ACCESS
 

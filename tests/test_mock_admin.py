@@ -13,7 +13,7 @@ from mockserver import seed
 from mockserver.app import create_app
 from mockserver.clock import FrozenClock
 from mockserver.settings import Settings
-from mockserver.spec import default_spec
+from posthog_spec import default_spec
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from mock_support import KEYS, P, assert_error, bearer, client, make_client, mint_key, session_headers  # noqa: F401
-from mockserver.spec import Operation, default_spec
+from posthog_spec import Operation, default_spec
 
 OPERATIONS = default_spec().operations
 KEY_OPERATIONS = [op for op in OPERATIONS if op.accepts_keys]

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_support import ERROR_KEYS, P, assert_error, client, make_client, session_headers  # noqa: F401
-from mockserver.spec import default_spec
+from posthog_spec import default_spec
 
 BIG = "9" * 5000  # more digits than Python's int() converts by default
 TRENDS = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}]}

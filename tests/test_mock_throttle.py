@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mock_support import KEYS, P, assert_error, bearer, client, make_client, session_headers  # noqa: F401
-from mockserver.spec import default_spec
+from posthog_spec import default_spec
 
 INSIGHTS_PER_MINUTE = next(limit.rate for limit in default_spec().operation("insights_retrieve").rate_limits if limit.per == "minute")
 

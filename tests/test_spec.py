@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from openapi_spec_validator import validate
 
-from mockserver.spec import Spec, default_spec
+from posthog_spec import Spec, default_spec
 
 PREFIXES = {"/api/projects/{project_id}/": "", "/api/environments/{environment_id}/": "environments_"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.spec import default_spec
+from posthog_spec import default_spec
 
 SPEC = default_spec()
 

@@ -9,8 +9,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation import GenerationMode
 
-from mockserver import fidelity
-from mockserver.spec import default_spec, default_spec_path
+from posthog_spec import fidelity
+from posthog_spec import default_spec, default_spec_path
 
 SCHEMA = schemathesis.openapi.from_path(default_spec_path())
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]

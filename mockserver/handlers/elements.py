@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import re
 from collections import Counter
 from typing import Any
 
-from mockserver import errors, property_filters
+from mockserver import property_filters
+from mockserver.call import Call, Reply
 from mockserver.clock import iso
 from mockserver.dates import parse
-from mockserver.handlers import Call, Reply, always, handles
+from mockserver.handlers import handles
 from mockserver.pagination import limit_offset_links, replaced_in_place, sql_window
-from mockserver.store.elements import representation
+from mockserver.representations.elements import chain_elements, element
 from mockserver.store.insights import MAX_SQLITE_INT
 
 CLICK_EVENTS = ("$autocapture", "$rageclick", "$dead_click")
@@ -26,40 +26,40 @@ def _element(call: Call):
     element_id = call.path["id"]
     row = call.store.elements.get(call.team.id, element_id) if element_id <= MAX_SQLITE_INT else None
     if row is None:
-        raise errors.not_found()
+        raise call.error("not_found")
     return row
 
 
-@handles("elements_list", clock_free=always)
+@handles("elements_list")
 def elements_list(call: Call) -> Reply:
     limit, offset = call.query.get("limit", 100), call.query.get("offset", 0)
     count, rows = call.store.elements.page(call.team.id, *sql_window(limit, offset))
     following, previous = limit_offset_links(call.url, limit=limit, offset=offset, count=count)
-    return Reply(200, {"count": count, "next": following, "previous": previous, "results": [representation(r) for r in rows]})
+    return Reply({"count": count, "next": following, "previous": previous, "results": [element(r) for r in rows]})
 
 
 @handles("elements_create")
 def elements_create(call: Call) -> Reply:
     element_id = call.store.elements.insert(call.team.id, call.body)
-    return Reply(201, representation(call.store.elements.get(call.team.id, element_id)))
+    return Reply(element(call.store.elements.get(call.team.id, element_id)))
 
 
-@handles("elements_retrieve", clock_free=always)
+@handles("elements_retrieve")
 def elements_retrieve(call: Call) -> Reply:
-    return Reply(200, representation(_element(call)))
+    return Reply(element(_element(call)))
 
 
 @handles("elements_update", "elements_partial_update")
 def elements_update(call: Call) -> Reply:
     row = _element(call)
     call.store.elements.update(row["id"], call.body)
-    return Reply(200, representation(call.store.elements.get(call.team.id, row["id"])))
+    return Reply(element(call.store.elements.get(call.team.id, row["id"])))
 
 
 @handles("elements_destroy")
 def elements_destroy(call: Call) -> Reply:
     call.store.elements.delete(_element(call)["id"])
-    return Reply(204, empty=True)
+    return Reply(empty=True)
 
 
 @handles("elements_stats_retrieve")
@@ -86,21 +86,21 @@ def elements_stats(call: Call) -> Reply:
     limit, offset = q["limit"], min(q["offset"], len(ranked))
     depth, attributes = q.get("max_element_chain_depth"), q.get("data_attributes")
     results = [
-        {"count": count, "hash": _chain_hash(chain), "type": event, "elements": _chain(chain, depth, attributes)}
+        {"count": count, "hash": _chain_hash(chain), "type": event, "elements": chain_elements(chain, depth, attributes)}
         for (chain, event), count in ranked[offset:offset + limit]
     ]
     following = replaced_in_place(call.url, offset=offset + limit) if offset + limit < len(ranked) else None
     previous = replaced_in_place(call.url, offset=offset - limit) if offset - limit >= 0 else None
-    return Reply(200, {"results": results, "next": following, "previous": previous},
+    return Reply({"results": results, "next": following, "previous": previous},
                  headers={"Cache-Control": "public, max-age=30", "Vary": "Accept, Accept-Encoding, Query-String"})
 
 
-@handles("elements_values_list", clock_free=always)
+@handles("elements_values_list")
 def elements_values(call: Call) -> Reply:
     """Distinct values of one element property among autocapture clicks, most frequent first."""
     key, needle = call.query["key"], call.query.get("value")
     if key == "selector":
-        return Reply(200, [])
+        return Reply([])
     counts: Counter[str] = Counter()
     for row in call.store.elements.click_events(call.team.id, ["$autocapture"], "", "9999"):
         for element in json.loads(row["elements_chain"]):
@@ -108,7 +108,7 @@ def elements_values(call: Call) -> Reply:
             if value is not None and (needle is None or needle in str(value)):
                 counts[str(value)] += 1
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:MAX_VALUES]
-    return Reply(200, [{"name": value} for value, _ in ranked])
+    return Reply([{"name": value} for value, _ in ranked])
 
 
 def _included_events(call: Call) -> list[str]:
@@ -123,31 +123,12 @@ def _included_events(call: Call) -> list[str]:
         try:
             names = json.loads(raw)
         except ValueError:
-            raise errors.validation_error("include must be a valid JSON array when passed as one")
+            raise call.error("stats_include_not_json")
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-            raise errors.validation_error("include must be a JSON array of event names")
-    param = call.operation.parameter("include")
-    if not re.fullmatch(param.schema["pattern"], raw):
-        raise errors.APIError.from_spec(param.errors["invalid"], attr=None)
+            raise call.error("stats_include_not_names")
+    if not re.fullmatch(call.operation.parameter("include").schema["pattern"], raw):
+        raise call.error("stats_include_unsupported")
     return list(dict.fromkeys(names))
-
-
-def _chain(raw: str, depth: int | None, data_attributes: str | None) -> list[dict[str, Any]]:
-    elements = json.loads(raw)[:depth] if depth else json.loads(raw)
-    if data_attributes:
-        patterns = [f"attr__{p.strip()}" for p in data_attributes.split(",") if p.strip()]
-        for element in elements:
-            element["attributes"] = {
-                k: v for k, v in element.get("attributes", {}).items() if any(fnmatch.fnmatch(k, p) for p in patterns)
-            }
-    return [
-        {
-            "text": e.get("text"), "tag_name": e.get("tag_name"), "attr_class": e.get("attr_class"),
-            "href": e.get("href"), "attr_id": e.get("attr_id"), "nth_child": e.get("nth_child"),
-            "nth_of_type": e.get("nth_of_type"), "attributes": e.get("attributes", {}), "order": position,
-        }
-        for position, e in enumerate(elements)
-    ]
 
 
 def _chain_hash(chain: str) -> str:

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
-from mockserver import errors, insight_queries, serializers
+from mockserver import insight_queries
+from mockserver.call import Call, Reply
 from mockserver.clock import iso
 from mockserver.dates import EARLIEST
-from mockserver.handlers import Call, Reply, always, handles
+from mockserver.handlers import handles
 from mockserver.handlers.insights import changed_fields, live_insight, log_activity, normalize_tags, serializer_context
 from mockserver.pagination import page_links, sql_window
+from mockserver.representations import insights as representations
+from mockserver.representations.activity import activity_entry
 
 MY_LAST_VIEWED_LIMIT = 5
 TRENDING_MAX_LIMIT = 100
 TRENDING_VIEWERS = 3
-MAX_TAG_CHANGES = 10_000
-NOT_EDITABLE = "Not found or no edit access"  # bulk_update_tags' single skip reason, by design
-NOT_FOUND = "Insight not found"
 
 
-@handles("insights_activity_retrieve", "insights_all_activity_retrieve", clock_free=always)
+@handles("insights_activity_retrieve", "insights_all_activity_retrieve")
 def insights_activity(call: Call) -> Reply:
     """Newest first, `page`/`limit` pagination, `total_count` (activity_page_response)."""
     item_id = live_insight(call)["id"] if "id" in call.path else None
@@ -29,33 +28,18 @@ def insights_activity(call: Call) -> Reply:
     sql_limit, sql_offset = sql_window(limit, (page - 1) * limit)
     total, rows = call.store.activity.page(call.team.project_id, item_id=item_id, limit=sql_limit, offset=sql_offset)
     users = call.store.accounts.users(row["user_id"] for row in rows)
-    results = []
-    for row in rows:
-        user = users.get(row["user_id"])
-        results.append({
-            "id": row["id"],
-            "user": {"first_name": user.first_name, "email": user.email} if user else
-                    {"first_name": "System", "email": None, "is_system": True},
-            "activity": row["activity"],
-            "scope": row["scope"],
-            "item_id": row["item_id"],
-            "detail": json.loads(row["detail"]),
-            "created_at": row["created_at"],
-            "is_system": bool(row["is_system"]),
-            "was_impersonated": bool(row["was_impersonated"]),
-            "client": row["client"],
-        })
+    results = [activity_entry(row, users.get(row["user_id"])) for row in rows]
     following, previous = page_links(call.url, page=page, limit=limit, has_next=page * limit < total)
-    return Reply(200, {"results": results, "next": following, "previous": previous, "total_count": total})
+    return Reply({"results": results, "next": following, "previous": previous, "total_count": total})
 
 
-@handles("insights_my_last_viewed_retrieve", clock_free=always)
+@handles("insights_my_last_viewed_retrieve")
 def insights_my_last_viewed(call: Call) -> Reply:
     """A bare list of at most five basic insights; serialized without a request, as PostHog does."""
     rows = call.store.insights.last_viewed_by(call.team.id, call.user_id, MY_LAST_VIEWED_LIMIT)
-    ctx = serializers.Context(store=call.store, team=call.team, has_request=False, include_dashboards=True)
+    ctx = representations.Context(store=call.store, team=call.team, has_request=False, include_dashboards=True)
     viewed = {row["id"]: row["viewer_last_viewed_at"] for row in rows}
-    return Reply(200, serializers.basic(ctx, rows, last_viewed_at=viewed))
+    return Reply(representations.basic(ctx, rows, last_viewed_at=viewed))
 
 
 @handles("insights_trending_retrieve")
@@ -68,8 +52,8 @@ def insights_trending(call: Call) -> Reply:
         since = iso(EARLIEST) if days > 0 else iso(call.moment + timedelta(days=1))
     rows = call.store.insights.trending(call.team.project_id, since, limit) if limit > 0 else []
     viewers = call.store.insights.recent_viewers(call.team.id, [r["id"] for r in rows], since, TRENDING_VIEWERS)
-    results = serializers.trending(serializer_context(call), rows, viewers)
-    return Reply(200, {"count": len(results), "next": None, "previous": None, "results": results})
+    results = representations.trending(serializer_context(call), rows, viewers)
+    return Reply({"count": len(results), "next": None, "previous": None, "results": results})
 
 
 @handles("insights_viewed_create")
@@ -77,31 +61,30 @@ def insights_viewed(call: Call) -> Reply:
     """201 with an empty body whatever was kept: other projects' and deleted insights are dropped."""
     live = call.store.insights.by_ids(call.team.project_id, call.body["insight_ids"])
     call.store.insights.record_views(call.team.id, call.user_id, [row["id"] for row in live], call.now)
-    return Reply(201, empty=True)
+    return Reply(empty=True)
 
 
 @handles("insights_cancel_create")
 def insights_cancel(call: Call) -> Reply:
-    """The mock runs no queries, so there is never anything to cancel; PostHog answers 201 either way."""
-    return Reply(201, empty=True)
+    """The mock runs no queries, so there is never anything to cancel; PostHog answers the same either way."""
+    return Reply(empty=True)
 
 
 @handles("insights_generate_metadata_create")
 def insights_generate_metadata(call: Call) -> Reply:
     organization = call.store.accounts.organization(call.team.organization_id)
     if not organization["ai_data_processing_approved"]:
-        raise errors.permission_denied("AI data processing must be approved by your organization")
-    return Reply(200, insight_queries.suggested_metadata(call.body["query"]))
+        raise call.error("ai_not_approved")
+    return Reply(insight_queries.suggested_metadata(call.body["query"]))
 
 
 @handles("insights_bulk_update_tags_create")
 def insights_bulk_update_tags(call: Call) -> Reply:
     body = call.body
     action, tags = body["action"], normalize_tags(body["tags"])
-    if len(body["ids"]) * len(tags) > MAX_TAG_CHANGES:
-        raise errors.validation_error(
-            "Too many changes in one request: ids × distinct tags must not exceed 10000.", "tags"
-        )
+    limit = _max_tag_changes(call)
+    if len(body["ids"]) * len(tags) > limit:
+        raise call.error("too_many_tag_changes", limit=limit)
     found = {row["id"]: row for row in call.store.insights.by_ids(call.team.project_id, body["ids"])}
     current = call.store.insights.tags_of(list(found))
     updated: list[dict[str, Any]] = []
@@ -115,20 +98,26 @@ def insights_bulk_update_tags(call: Call) -> Reply:
                 {"type": "Insight", "action": "changed", "field": "tags", "before": before, "after": after}
             ])
         updated.append({"id": insight_id, "tags": after})
-    skipped = [{"id": i, "reason": NOT_EDITABLE} for i in dict.fromkeys(body["ids"]) if i not in found]
-    return Reply(200, {"updated": updated, "skipped": skipped})
+    # One reason for "not found" and "not editable", by design (TaggedItemViewSetMixin).
+    skipped = [{"id": i, "reason": call.say("skipped_not_editable")} for i in dict.fromkeys(body["ids"]) if i not in found]
+    return Reply({"updated": updated, "skipped": skipped})
+
+
+def _max_tag_changes(call: Call) -> int:
+    """ids × distinct tags a request may change (the request schema's `x-max-changes`)."""
+    return call.spec.resolve(call.operation.body_schema)["x-max-changes"]
 
 
 @handles("insights_bulk_delete_create")
 def insights_bulk_delete(call: Call) -> Reply:
     deleted, skipped = _bulk_set_deleted(call, True)
-    return Reply(200, {"deleted": deleted, "skipped": skipped})
+    return Reply({"deleted": deleted, "skipped": skipped})
 
 
 @handles("insights_bulk_restore_create")
 def insights_bulk_restore(call: Call) -> Reply:
     restored, skipped = _bulk_set_deleted(call, False)
-    return Reply(200, {"restored": restored, "skipped": skipped})
+    return Reply({"restored": restored, "skipped": skipped})
 
 
 def _bulk_set_deleted(call: Call, deleted: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -136,7 +125,7 @@ def _bulk_set_deleted(call: Call, deleted: bool) -> tuple[list[dict[str, Any]], 
     ids = call.body["ids"]
     found = call.store.insights.by_ids(call.team.project_id, ids, deleted=not deleted)
     found_ids = [row["id"] for row in found]
-    skipped = [{"id": i, "reason": NOT_FOUND} for i in ids if i not in set(found_ids)]
+    skipped = [{"id": i, "reason": call.say("skipped_not_found")} for i in ids if i not in set(found_ids)]
     if found_ids:
         before_tags = call.store.insights.tags_of(found_ids)
         call.store.insights.set_deleted(found_ids, deleted, now=call.now, user_id=call.user_id)

@@ -6,40 +6,34 @@ import json
 import sqlite3
 from typing import Any
 
-from mockserver import errors, insight_queries, serializers
+from mockserver import insight_queries
+from mockserver.call import Call, Reply
 from mockserver.dates import parse_iso
-from mockserver.handlers import Call, Reply, always, handles
+from mockserver.handlers import handles
 from mockserver.pagination import limit_offset_links, sql_window
+from mockserver.representations import insights as representations
 from mockserver.store.insights import ListQuery
 
-# The two insights PostHog creates for every feature flag (hide_feature_flag_insights).
-FEATURE_FLAG_INSIGHT_NAMES = ["Feature Flag Called Total Volume", "Feature Flag calls made by unique users per variant"]
-DATE_FILTERS = ("date_from", "date_to", "created_date_from", "created_date_to", "last_viewed_date_from", "last_viewed_date_to")
 # Changing these bumps last_modified_at (Insight.MATERIAL_INSIGHT_FIELDS).
 MATERIAL_FIELDS = {"name", "description", "filters"}
 # Fields whose changes the activity log records (bookkeeping fields are left out, as PostHog does).
 LOGGED_FIELDS = ("name", "derived_name", "description", "query", "filters", "deleted", "favorited", "tags")
 
 
-def serializer_context(call: Call, **extra: Any) -> serializers.Context:
+def serializer_context(call: Call, **extra: Any) -> representations.Context:
     """Personal API keys get the deprecated `dashboards` field by default; sessions must opt in."""
     include_dashboards = call.principal.via_key or bool(call.query.get("include_dashboards"))
-    return serializers.Context(store=call.store, team=call.team, include_dashboards=include_dashboards, **extra)
+    return representations.Context(store=call.store, team=call.team, include_dashboards=include_dashboards, **extra)
 
 
 def live_insight(call: Call, *, include_deleted: bool = False) -> sqlite3.Row:
     row = call.store.insights.by_id_or_short_id(call.team.project_id, call.path["id"], include_deleted=include_deleted)
     if row is None:
-        raise errors.not_found()
+        raise call.error("not_found")
     return row
 
 
-def _no_relative_dates(call: Call) -> bool:
-    """Relative date filters (`-7d`) move with the clock; absolute ones do not."""
-    return not any(str(call.query.get(name, "")).startswith("-") for name in DATE_FILTERS)
-
-
-@handles("insights_list", clock_free=_no_relative_dates)
+@handles("insights_list")
 def insights_list(call: Call) -> Reply:
     q = call.query
     limit, offset = q.get("limit", 100), q.get("offset", 0)
@@ -62,7 +56,7 @@ def insights_list(call: Call) -> Reply:
         with_any_tag=[t.strip().lower() for t in q.get("tags") or [] if t.strip()],
         mentioning_flag=q.get("feature_flag") or None,
         using_every_event=list(q.get("events") or []),
-        excluded_names=FEATURE_FLAG_INSIGHT_NAMES if q.get("hide_feature_flag_insights") else [],
+        excluded_names=_feature_flag_insight_names(call) if q.get("hide_feature_flag_insights") else [],
         search=(q.get("search") or "").strip() or None,
         order=q.get("order"),
         limit=sql_limit,
@@ -70,9 +64,9 @@ def insights_list(call: Call) -> Reply:
     )
     count, rows, search_types = call.store.insights.page(listing)
     ctx = serializer_context(call, search_types=search_types)
-    results = serializers.basic(ctx, rows) if q.get("basic") else serializers.full(ctx, rows)
+    results = representations.basic(ctx, rows) if q.get("basic") else representations.full(ctx, rows)
     following, previous = limit_offset_links(call.url, limit=limit, offset=offset, count=count)
-    return Reply(200, {"count": count, "next": following, "previous": previous, "results": results})
+    return Reply({"count": count, "next": following, "previous": previous, "results": results})
 
 
 @handles("insights_create")
@@ -108,20 +102,20 @@ def insights_create(call: Call) -> Reply:
     call.store.insights.set_tags(insight_id, normalize_tags(body.get("tags") or []))
     row = call.store.insights.by_id_or_short_id(team.project_id, str(insight_id), include_deleted=True)
     log_activity(call, row, "created", changes=None)
-    return Reply(201, serializers.full(serializer_context(call), [row])[0])
+    return Reply(representations.full(serializer_context(call), [row])[0])
 
 
-@handles("insights_retrieve", clock_free=always)
+@handles("insights_retrieve")
 def insights_retrieve(call: Call) -> Reply:
     row = live_insight(call)
     ctx = serializer_context(call, filters_override=call.query.get("filters_override"))
-    item = serializers.basic(ctx, [row])[0] if call.query.get("basic") else serializers.full(ctx, [row])[0]
+    item = representations.basic(ctx, [row])[0] if call.query.get("basic") else representations.full(ctx, [row])[0]
     dashboard_id = call.query.get("from_dashboard")
     tile = call.store.insights.tile(row["id"], dashboard_id) if dashboard_id else None
     if tile is not None:
         item["color"] = tile["color"]
         item["layouts"] = json.loads(tile["layouts"])
-    return Reply(200, item)
+    return Reply(item)
 
 
 @handles("insights_update", "insights_partial_update")
@@ -161,13 +155,13 @@ def insights_update(call: Call) -> Reply:
         verb = "deleted" if after["deleted"] else "restored"
     if logged:
         log_activity(call, after, verb, changes=logged)
-    return Reply(200, serializers.full(serializer_context(call), [after])[0])
+    return Reply(representations.full(serializer_context(call), [after])[0])
 
 
 @handles("insights_destroy")
 def insights_destroy(call: Call) -> Reply:
-    """ForbidDestroyModel: 405 with an empty body; the insight is not even looked up."""
-    return Reply(405, empty=True)
+    """ForbidDestroyModel: an empty body (always 405, the spec says); the insight is not even looked up."""
+    return Reply(empty=True)
 
 
 # Shared rules ---------------------------------------------------------------------------------------
@@ -220,7 +214,7 @@ def _known_dashboards(call: Call, dashboard_ids: list[int] | None) -> list[int]:
     known = call.store.insights.dashboards(call.team.project_id, dashboard_ids)
     unknown = [i for i in dashboard_ids if i not in known]
     if unknown:
-        raise errors.validation_error(f"Dashboard not found: {', '.join(str(i) for i in unknown)}", "dashboards")
+        raise call.error("dashboard_not_found", ids=", ".join(str(i) for i in unknown))
     return list(dict.fromkeys(dashboard_ids))
 
 
@@ -236,6 +230,11 @@ def _move_to_dashboards(call: Call, insight_id: int, dashboard_ids: list[int]) -
     def described(ids: list[int]) -> list[dict[str, Any]]:
         return [{"id": i, "name": names[i]["name"]} for i in sorted(ids) if i in names]
     return {"type": "Insight", "action": "changed", "field": "dashboards", "before": described(before), "after": described(wanted)}
+
+
+def _feature_flag_insight_names(call: Call) -> list[str]:
+    """The two insights PostHog creates for every feature flag, as the spec names them."""
+    return list(call.operation.parameter("hide_feature_flag_insights").extensions["x-insight-names"])
 
 
 def _date(call: Call, name: str) -> str | None:

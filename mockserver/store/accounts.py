@@ -46,20 +46,6 @@ class User:
     current_team_id: int | None
     date_joined: str
 
-    def basic(self) -> dict[str, Any]:
-        """UserBasicSerializer."""
-        return {
-            "id": self.id,
-            "uuid": self.uuid,
-            "distinct_id": self.distinct_id,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "email": self.email,
-            "is_email_verified": self.is_email_verified,
-            "hedgehog_config": None,
-            "role_at_organization": self.role_at_organization,
-        }
-
 
 @dataclass(frozen=True)
 class PersonalAPIKey:
@@ -73,20 +59,6 @@ class PersonalAPIKey:
     created_at: str
     last_used_at: str | None
 
-    def representation(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "label": self.label,
-            "value": None,
-            "mask_value": self.mask_value,
-            "created_at": self.created_at,
-            "last_used_at": self.last_used_at,
-            "user_id": self.user_id,
-            "scopes": list(self.scopes) or ["*"],
-            "scoped_teams": list(self.scoped_teams) if self.scoped_teams is not None else None,
-            "scoped_organizations": list(self.scoped_organizations) if self.scoped_organizations is not None else None,
-        }
-
 
 class Accounts:
     """Every request reads its key, user, team and membership: those lookups are remembered until
@@ -95,6 +67,23 @@ class Accounts:
     def __init__(self, db: Database):
         self.db = db
         self._cache: dict[tuple, Any] = {}
+
+    # Writing the accounts themselves (the seed) -------------------------------------------------
+    def add_organization(self, **values: Any) -> None:
+        self.db.insert_row("organizations", values)
+
+    def add_project(self, **values: Any) -> None:
+        self.db.insert_row("projects", values)
+
+    def add_team(self, **values: Any) -> None:
+        """An environment of a project (PostHog's Team)."""
+        self.db.insert_row("teams", values)
+
+    def add_user(self, **values: Any) -> None:
+        self.db.insert_row("users", values)
+
+    def add_membership(self, user_id: int, organization_id: str, level: int) -> None:
+        self.db.insert_row("memberships", {"user_id": user_id, "organization_id": organization_id, "level": level})
 
     # Users -----------------------------------------------------------------------------------
     def user(self, user_id: int) -> User | None:
@@ -165,10 +154,11 @@ class Accounts:
         scoped_teams: list[int] | None = None,
         scoped_organizations: list[str] | None = None,
         value: str | None = None,
+        key_id: str | None = None,
     ) -> tuple[PersonalAPIKey, str]:
         """A new key and its value (the only time the value is known)."""
         value = value or KEY_PREFIX + secrets.token_urlsafe(32)
-        key_id = str(uuid.uuid4())
+        key_id = key_id or str(uuid.uuid4())
         self.db.execute(
             "INSERT INTO personal_api_keys (id, user_id, label, secure_value, mask_value, scopes, scoped_teams,"
             " scoped_organizations, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -142,6 +142,17 @@ class Database:
         cursor = self.connection.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
         return cursor.lastrowid  # type: ignore[return-value]
 
+    def insert_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """INSERT many rows with the same columns (those of the first row) in one statement."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        names = ", ".join(f'"{c}"' for c in columns)
+        self.connection.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})",
+            [[row[c] for c in columns] for row in rows],
+        )
+
     def update_row(self, table: str, row_id: int, values: dict[str, Any]) -> None:
         """UPDATE the named columns of one row by id; nothing to do when no column is named."""
         if values:

@@ -34,27 +34,15 @@ class Elements:
     def delete(self, element_id: int) -> None:
         self.db.execute("DELETE FROM elements WHERE id = ?", (element_id,))
 
+    def add_click_events(self, rows: list[dict[str, Any]]) -> None:
+        self.db.insert_rows("events", rows)
+
     def click_events(self, team_id: int, events: Sequence[str], since: str, until: str) -> list[sqlite3.Row]:
         return self.db.query(
             f"SELECT * FROM events WHERE team_id = ? AND event IN ({','.join('?' * len(events))})"
             " AND timestamp >= ? AND timestamp <= ? ORDER BY id",
             (team_id, *events, since, until),
         )
-
-
-def representation(row: sqlite3.Row) -> dict[str, Any]:
-    """ElementSerializer: every field, no id."""
-    return {
-        "text": row["text"],
-        "tag_name": row["tag_name"],
-        "attr_class": json.loads(row["attr_class"]) if row["attr_class"] is not None else None,
-        "href": row["href"],
-        "attr_id": row["attr_id"],
-        "nth_child": row["nth_child"],
-        "nth_of_type": row["nth_of_type"],
-        "attributes": json.loads(row["attributes"]),
-        "order": row["order"],
-    }
 
 
 def _stored(values: dict[str, Any]) -> dict[str, Any]:

@@ -265,6 +265,28 @@ class Insights:
     def insert(self, values: dict[str, Any]) -> int:
         return self.db.insert_row("insights", _stored(values))
 
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """Many insights at once, with their ids given (generated data for benchmarks)."""
+        self.db.insert_rows("insights", [{"id": row["id"], **_stored(row)} for row in rows])
+
+    def add_tags(self, pairs: list[tuple[int, str]]) -> None:
+        """(insight id, tag) pairs, added to what the insights have."""
+        self.db.insert_rows("insight_tags", [{"insight_id": i, "tag": tag} for i, tag in pairs])
+
+    def count_in_project(self, project_id: int) -> int:
+        """Every insight of the project, deleted ones too."""
+        return self.db.scalar("SELECT COUNT(*) FROM insights WHERE project_id = ?", (project_id,))
+
+    def largest_id(self) -> int:
+        return self.db.scalar("SELECT MAX(id) FROM insights") or 0
+
+    def add_dashboard(self, **values: Any) -> None:
+        self.db.insert_row("dashboards", values)
+
+    def add_tile(self, **values: Any) -> None:
+        """A dashboard tile as it is (hidden or shown, with its color and layouts)."""
+        self.db.insert_row("dashboard_tiles", values)
+
     def update(self, insight_id: int, values: dict[str, Any]) -> None:
         self.db.update_row("insights", insight_id, _stored(values))
 

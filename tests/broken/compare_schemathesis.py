@@ -23,7 +23,7 @@ import pytest
 
 from mockserver import Settings, create_app
 from mockserver.seed import DEMO_KEYS
-from mockserver.spec import default_spec_path
+from posthog_spec import default_spec_path
 from tests.broken.variants import FAULTS, broken_app
 from tests.contracts_support import ThreadedServer
 

@@ -12,11 +12,13 @@ from typing import Callable
 
 import pytest
 
-from mockserver import create_app, serializers
-from mockserver.app import MockServer
+from mockserver import create_app, rendering
+from mockserver.call import Call, Reply
 from mockserver.clock import Clock
 from mockserver.errors import APIError
-from mockserver.handlers import Call, Reply, insights as insight_handlers
+from mockserver.handlers import insights as insight_handlers
+from mockserver.pipeline import MockServer
+from mockserver.representations import insights as insight_representations
 from mockserver.settings import Settings
 
 
@@ -45,13 +47,25 @@ def _delete_really_deletes(server: MockServer, mp: pytest.MonkeyPatch) -> None:
         for table in ("insight_tags", "dashboard_tiles", "insight_views"):
             call.store.db.execute(f"DELETE FROM {table} WHERE insight_id = ?", (row["id"],))
         call.store.db.execute("DELETE FROM insights WHERE id = ?", (row["id"],))
-        return Reply(204, empty=True)
+        return Reply(empty=True)
     server.handlers["insights_destroy"] = destroy
+    _answer_with_status(mp, "insights_destroy", 204)
 
 
 def _viewed_answers_200(server: MockServer, mp: pytest.MonkeyPatch) -> None:
-    viewed = server.handlers["insights_viewed_create"]
-    server.handlers["insights_viewed_create"] = lambda call: Reply(200, empty=True) if viewed(call) else None
+    _answer_with_status(mp, "insights_viewed_create", 200)
+
+
+def _answer_with_status(mp: pytest.MonkeyPatch, operation_id: str, status: int) -> None:
+    """The operation's successful answers rendered with another status."""
+    original = rendering.render
+
+    def render(call: Call, reply: Reply):
+        response = original(call, reply)
+        if call.operation.base_id == operation_id:
+            response.status_code = status
+        return response
+    mp.setattr(rendering, "render", render)
 
 
 def _skip_scope_check_for(operation_id: str) -> Callable[[MockServer, pytest.MonkeyPatch], None]:
@@ -83,11 +97,11 @@ def _next_page_skips_one(server: MockServer, mp: pytest.MonkeyPatch) -> None:
 
 
 def _favorited_as_text(server: MockServer, mp: pytest.MonkeyPatch) -> None:
-    original = serializers.full
+    original = insight_representations.full
 
     def full(ctx, rows):
         return [{**item, "favorited": "yes" if item["favorited"] else "no"} for item in original(ctx, rows)]
-    mp.setattr(serializers, "full", full)
+    mp.setattr(insight_representations, "full", full)
 
 
 def _error_body_without_type(server: MockServer, mp: pytest.MonkeyPatch) -> None:

@@ -13,9 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from mockserver.spec import Operation
-
-PARAM = re.compile(r"\{([^}]+)\}")
+from posthog_spec.document import PARAM, Operation
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from mockserver.spec import Spec
+from posthog_spec.document import Spec
 
 START, END = "<!-- fidelity:start -->", "<!-- fidelity:end -->"
 

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import orjson
 
 from mockserver import insight_queries
+from mockserver.representations.users import user_basic
 from mockserver.store import Store
 from mockserver.store.accounts import Team
 
@@ -43,7 +44,7 @@ class _Page:
 
     def user(self, user_id: int | None) -> dict[str, Any] | None:
         user = self.users.get(user_id) if user_id is not None else None
-        return user.basic() if user else None
+        return user_basic(user) if user else None
 
 
 def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
@@ -106,7 +107,7 @@ def trending(ctx: Context, rows: Sequence[sqlite3.Row], viewers: dict[int, list[
     for row in rows:
         item = _basic(ctx, page, row, None)
         item["view_count"] = row["view_count"]
-        item["viewers"] = [viewer_users[uid].basic() for uid in viewers.get(row["id"], []) if uid in viewer_users]
+        item["viewers"] = [user_basic(viewer_users[uid]) for uid in viewers.get(row["id"], []) if uid in viewer_users]
         item["last_modified_by"] = page.user(row["last_modified_by_id"])
         out.append(item)
     return out

@@ -1,13 +1,15 @@
 """The spec, read once: every operation with its route, scopes, parameters, body and responses.
 
-Both the mock server and the contracts take routes, scopes, status codes and field lists from
-here, so none of them is written twice (`spec/openapi.yaml` is the single source of truth).
+Both the mock server and the contracts take routes, scopes, status codes, field lists and
+PostHog's texts from here, so none of them is written twice (`spec/openapi.yaml` is the single
+source of truth).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -15,15 +17,23 @@ from typing import Any, Iterator, Mapping
 import jsonschema_rs
 import yaml
 
+from posthog_spec.texts import Catalogue
+
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-ENVIRONMENTS_PREFIX = "environments_"
+ENVIRONMENTS_PREFIX = "environments_"  # operation ids of the deprecated /api/environments/ copies
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+PARAM = re.compile(r"\{([^}]+)\}")
 
 
 def default_spec_path() -> Path:
     """The repository's spec when running from a checkout, else the copy packed into the wheel."""
     checkout = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
     return checkout if checkout.exists() else Path(__file__).resolve().parent / "openapi.yaml"
+
+
+def canonical_id(operation_id: str) -> str:
+    """The same id for both prefixes of one operation (the /api/projects/ one)."""
+    return operation_id.removeprefix(ENVIRONMENTS_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class Parameter:
     errors: Mapping[str, Mapping[str, Any]]
     example: Any = None
     checked_by_handler: bool = False
+    extensions: Mapping[str, Any] = field(default_factory=dict)  # every `x-` key of the parameter
 
     @property
     def default(self) -> Any:
@@ -72,7 +83,7 @@ class Operation:
     @property
     def base_id(self) -> str:
         """The canonical operation id: the same for both prefixes of one operation."""
-        return self.operation_id.removeprefix(ENVIRONMENTS_PREFIX)
+        return canonical_id(self.operation_id)
 
     @property
     def accepts_keys(self) -> bool:
@@ -99,7 +110,16 @@ class Operation:
         return next((p for p in self.parameters if p.name == name and p.location == location), None)
 
     def success_status(self) -> int:
+        """The status of the operation doing its job: its 2xx, or the one it answers `x-always`
+        (insights_destroy: PostHog's answer to a hard delete is always 405)."""
+        always = [int(code) for code, response in self.responses.items() if response.get("x-always")]
+        if always:
+            return always[0]
         return min(int(code) for code in self.responses if code.isdigit() and code.startswith("2"))
+
+    def path_for(self, **values: Any) -> str:
+        """The operation's path with its parameters filled in (`project_id=1, id=42`)."""
+        return PARAM.sub(lambda found: str(values[found.group(1)]), self.path)
 
     def documented_statuses(self) -> set[int]:
         return {int(code) for code in self.responses if code.isdigit()}
@@ -114,6 +134,7 @@ class Spec:
         self.operations: tuple[Operation, ...] = tuple(self._read_operations())
         self._by_id = {op.operation_id: op for op in self.operations}
         self._validators: dict[str, Any] = {}
+        self.texts = Catalogue(document.get("x-posthog-texts", {}))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Spec":
@@ -123,10 +144,15 @@ class Spec:
     def operation(self, operation_id: str) -> Operation:
         return self._by_id[operation_id]
 
+    def under_both_prefixes(self, operation_ids: list[str]) -> list[str]:
+        """These canonical operations and their /api/environments/ copies."""
+        return [i for op_id in operation_ids for i in (op_id, ENVIRONMENTS_PREFIX + op_id) if i in self._by_id]
+
     @property
-    def texts(self) -> Mapping[str, str]:
-        """PostHog's exact texts for refusals outside any one operation (`x-posthog-texts`)."""
-        return self.document["x-posthog-texts"]
+    def error_types(self) -> frozenset[str]:
+        """The `type` values of PostHog's error body."""
+        error = self.resolve(self.components["schemas"]["Error"])
+        return frozenset(error["properties"]["type"]["enum"])
 
     def resolve(self, node: Any) -> Any:
         """Follow local `$ref`s until a node that is not a reference."""
@@ -196,6 +222,7 @@ class Spec:
             errors=raw.get("x-posthog-errors", {}),
             example=example,
             checked_by_handler=bool(raw.get("x-checked-by-handler", False)),
+            extensions={key: value for key, value in raw.items() if key.startswith("x-")},
         )
 
     def _body_schema(self, raw: Mapping[str, Any]) -> Mapping[str, Any] | None:

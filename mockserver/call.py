@@ -1,0 +1,86 @@
+"""One API call as it goes down the pipeline: built once after routing, filled in by each step.
+
+Routing gives the operation and the raw path values; authentication the principal; authorization
+the project; validation the path, query and body values a handler reads. Handlers get the call
+and answer a Reply; the status of a reply that does its job is the operation's, from the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from mockserver import errors
+from mockserver.clock import Clock, iso
+from mockserver.incoming import Incoming
+from mockserver.store import Store
+from mockserver.store.accounts import Team
+from posthog_spec import Catalogue, Operation, Spec
+
+if TYPE_CHECKING:
+    from mockserver.auth import Principal
+
+
+@dataclass
+class Call:
+    request: Request
+    incoming: Incoming
+    operation: Operation
+    raw_path: dict[str, str]  # path values as routed, before validation
+    store: Store
+    clock: Clock
+    spec: Spec
+    principal: Principal | None = None  # authenticate
+    team: Team | None = None  # authorize: the environment the path names, if any
+    path: dict[str, Any] = field(default_factory=dict)  # validate
+    query: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    moment: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.moment = self.clock.now()  # one "now" per request
+
+    @property
+    def texts(self) -> Catalogue:
+        return self.spec.texts
+
+    @property
+    def head(self) -> bool:
+        return self.request.method == "HEAD"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.incoming.headers
+
+    @property
+    def url(self) -> str:
+        """The request's absolute URL (page links are built from it)."""
+        return str(self.request.url)
+
+    @property
+    def now(self) -> str:
+        return iso(self.moment)
+
+    @property
+    def user_id(self) -> int:
+        return self.principal.user.id
+
+    def error(self, name: str, *, attr: Any = errors.UNSET, **values: Any) -> errors.APIError:
+        """PostHog's text `name` from the spec's catalogue as an error, to raise."""
+        return errors.error(self.texts, name, attr=attr, **values)
+
+    def say(self, name: str, **values: Any) -> str:
+        """PostHog's text `name`, filled in (for texts that are not errors, like skip reasons)."""
+        return self.texts[name].fill(**values)
+
+
+@dataclass
+class Reply:
+    """What a handler answers. Its status is the operation's success status (the spec's)."""
+
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    empty: bool = False

@@ -1,0 +1,124 @@
+"""The API pipeline: every request under `/api/` flows one way, each step a call into its own module.
+
+    route -> authenticate -> authorize -> (memo) -> validate -> handle -> render -> (strict) check
+
+A step either fills in the call (mockserver/call.py) or raises one of PostHog's errors, which is
+rendered in PostHog's shape; every request is noted in the journal.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mockserver import errors, rendering, seed
+from mockserver.auth import Authenticator, Principal
+from mockserver.call import Call
+from mockserver.clock import Clock
+from mockserver.handlers import load_handlers
+from mockserver.incoming import Incoming
+from mockserver.journal import Entry, Journal
+from mockserver.memo import ReadMemo
+from mockserver.permissions import Permissions
+from mockserver.ratelimit import Throttle
+from mockserver.settings import Settings
+from mockserver.store import Store
+from mockserver.strict import ResponseChecker, StrictModeViolation
+from mockserver.validation import compile_validators
+from posthog_spec import Operation, Router, Spec
+
+
+class MockServer:
+    """The pipeline and everything it needs, built once at start-up."""
+
+    def __init__(self, settings: Settings, spec: Spec, store: Store, clock: Clock):
+        self.settings = settings
+        self.spec = spec
+        self.store = store
+        self.clock = clock
+        self.router = Router(spec.operations)
+        self.validators = compile_validators(spec, spec.operations)
+        self.handlers = load_handlers()
+        missing = {op.base_id for op in spec.operations} - self.handlers.keys()
+        if missing:
+            raise RuntimeError(f"operations in the spec without a handler: {sorted(missing)}")
+        self.memo = ReadMemo() if settings.memo == "on" else None
+        self.authenticator = Authenticator(store, clock, open_mode=settings.auth == "open", site_url=settings.site_url,
+                                           texts=spec.texts)
+        self.permissions = Permissions(spec.texts, settings.site_url)
+        self.checker = ResponseChecker(spec) if settings.strict else None
+        self.throttle = Throttle(clock, spec.texts) if settings.rate_limit == "posthog" else None
+        self.journal = Journal()
+
+    async def api(self, request: Request) -> Response:
+        call: Call | None = None
+        problems: list[str] = []
+        self.store.db.notice_other_writers()
+        try:
+            routed = await self._route(request)
+            if isinstance(routed, Response):
+                return routed  # OPTIONS, answered by the router with the route's methods
+            call = routed
+            self.authenticator.authenticate(call)
+            self.permissions.authorize(call)
+            if self.throttle:
+                self.throttle.check(call.operation, call.principal)
+            result = self._answer(call)
+        except errors.APIError as error:
+            problems.append(error.detail)
+            result = rendering.error_response(error, head=request.method == "HEAD")
+        operation = call.operation if call else None
+        principal = call.principal if call else None
+        if self.checker and operation is not None and request.method != "HEAD":
+            violations = self.checker.problems(operation, result.status_code, result.media_type or "", result.body, result.headers)
+            if violations:
+                self._note(request, operation, principal, result.status_code, problems + violations)
+                raise StrictModeViolation("; ".join(violations))
+        self._note(request, operation, principal, result.status_code, problems)
+        return result
+
+    async def _route(self, request: Request) -> Call | Response:
+        """The operation the method and path name, and the call that carries it down the pipeline."""
+        match = self.router.match(request.method, request.scope["path"])
+        if match is None:
+            raise errors.error(self.spec.texts, "endpoint_not_found")
+        if request.method == "OPTIONS":
+            return Response(status_code=200, headers={"Allow": ", ".join(match.route.allowed)})
+        if match.operation is None:
+            raise errors.method_not_allowed(self.spec.texts, request.method, match.route.allowed)
+        incoming = await Incoming.read(request, self.settings.max_body_bytes, self.spec.texts)
+        return Call(request, incoming, match.operation, match.path_params, self.store, self.clock, self.spec)
+
+    def _answer(self, call: Call) -> Response:
+        """A remembered answer, or validate, handle and render (and remember when the read allows)."""
+        lookup = self.memo.look_up(call) if self.memo else None
+        if lookup is not None and lookup.answer is not None:
+            return lookup.answer
+        self.validators[call.operation.operation_id].validate(call)
+        with self.store.transaction(write=call.operation.is_write):
+            reply = self.handlers[call.operation.base_id](call)
+        result = rendering.render(call, reply)
+        if lookup is not None:
+            lookup.keep(call, result)
+        return result
+
+    def _note(self, request: Request, operation: Operation | None, principal: Principal | None, status: int,
+              problems: list[str]) -> None:
+        self.journal.add(Entry(
+            at=self.clock.now(),
+            method=request.method,
+            path=request.scope["path"],
+            operation_id=operation.operation_id if operation else None,
+            status=status,
+            problems=problems,
+            key_id=principal.key.id if principal is not None and principal.key is not None else None,
+        ))
+
+    def reset(self) -> None:
+        """Back to the seed: every row replaced, the journal and rate limits emptied."""
+        self.store.db.clear()
+        seed.load(self.store, self.settings, self.clock, self.spec)
+        self.journal.clear()
+        if self.throttle:
+            self.throttle.clear()
+
