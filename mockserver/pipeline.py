@@ -8,6 +8,8 @@ rendered in PostHog's shape; every request is noted in the journal.
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -83,7 +85,8 @@ class MockServer:
         if match is None:
             raise errors.error(self.spec.texts, "endpoint_not_found")
         if request.method == "OPTIONS":
-            return Response(status_code=200, headers={"Allow": ", ".join(match.route.allowed)})
+            # Not an operation of the spec: the router answers with the route's methods, as DRF does.
+            return Response(status_code=HTTPStatus.OK, headers={"Allow": ", ".join(match.route.allowed)})
         if match.operation is None:
             raise errors.method_not_allowed(self.spec.texts, request.method, match.route.allowed)
         incoming = await Incoming.read(request, self.settings.max_body_bytes, self.spec.texts)
