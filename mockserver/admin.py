@@ -1,11 +1,17 @@
 """The mock's own surface, outside `/api/`: reset, mint keys, open sessions, recent requests.
 
-It answers only on loopback unless the server was started with `--admin any`. Its answers use
+It can mint keys and wipe the state, so no web page may reach it through the developer's
+browser: unless the server was started with `--admin any`, it answers only clients on loopback,
+under a loopback name (or one named with `--allowed-host`: DNS rebinding gives a foreign page a
+name of its own), and its writes need a JSON body type (which a page can send cross-site only
+after a CORS preflight) and no Origin the mock's CORS policy does not allow. Its answers use
 PostHog's error shape, but its words and statuses are the mock's own, not PostHog's.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
@@ -20,21 +26,53 @@ from mockserver.incoming import Incoming
 from mockserver.pipeline import MockServer
 from mockserver.projects import MAX_TEAM_ID
 from mockserver.representations.keys import personal_api_key
+from mockserver.settings import LOCAL_ORIGINS
 
+# Starlette's TestClient calls itself "testclient" and the server "testserver".
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+LOOPBACK_NAMES = {"127.0.0.1", "[::1]", "localhost", "testserver"}
+MAX_LABEL = 40  # PersonalAPIKey.label, posthog/models/personal_api_key.py
 Endpoint = Callable[[Request], Awaitable[Response]]
+logger = logging.getLogger("mockserver")
 
 
 def routes(server: MockServer) -> list[Mount]:
+    origins = re.compile(LOCAL_ORIGINS) if not server.settings.cors_origins else None
+
+    def refusal(request: Request) -> APIError | None:
+        """Why this request may not reach the admin surface, if it may not."""
+        if server.settings.admin == "any":
+            return None
+        client = request.client.host if request.client else ""
+        if client not in LOOPBACK:
+            return _refused("The mock's admin surface answers on loopback only (start with --admin any).")
+        host = request.headers.get("host", "").lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name not in LOOPBACK_NAMES and name not in server.settings.allowed_hosts:
+            return _refused(f"The mock's admin surface answers to loopback names only, not {name!r}"
+                            " (name it with --allowed-host).")
+        origin = request.headers.get("origin")
+        if origin is not None and not (origin in server.settings.cors_origins or (origins and origins.fullmatch(origin))):
+            return _refused(f"The mock's admin surface refuses requests from the web page at {origin}.")
+        if request.method == "POST" and _media_type(request) != "application/json":
+            return APIError.of(server.spec.texts["unsupported_media_type"](media_type=request.headers.get("content-type", "")))
+        return None
+
     def guarded(endpoint: Callable[[Request], Awaitable[Any]]) -> Endpoint:
         async def run(request: Request) -> Response:
-            client = request.client.host if request.client else ""
             try:
-                if server.settings.admin != "any" and client not in LOOPBACK:
-                    raise _refused("The mock's admin surface answers on loopback only (start with --admin any).")
+                refused = refusal(request)
+                if refused is not None:
+                    raise refused
                 return await endpoint(request)
             except APIError as error:
                 return rendering.error_response(error)
+            except Exception:  # the last resort, as on the API
+                server.server_errors += 1
+                logger.exception("unexpected error answering %s %s", request.method, request.url.path)
+                if server.settings.strict:
+                    raise
+                return rendering.error_response(APIError.of(server.spec.texts["server_error"]()))
         return run
 
     async def reset(request: Request) -> Response:
@@ -51,10 +89,13 @@ def routes(server: MockServer) -> list[Mount]:
             isinstance(scoped_teams, list) and all(isinstance(t, int) and 0 < t <= MAX_TEAM_ID for t in scoped_teams)
         ):
             raise _invalid("scoped_teams must be a list of project ids.", "scoped_teams")
+        label = body.get("label", "minted by the mock")
+        if not isinstance(label, str) or not label or len(label) > MAX_LABEL:
+            raise _invalid(f"label must be a text of 1 to {MAX_LABEL} characters.", "label")
         user_id = _user_id(server, body)
         with server.store.transaction(write=True):
             key, value = server.store.accounts.create_key(
-                user_id=user_id, label=str(body.get("label", "minted by the mock")), scopes=scopes,
+                user_id=user_id, label=label, scopes=scopes,
                 scoped_teams=scoped_teams or None, now=iso(server.clock.now()),
             )
         return rendering.response(201, {**personal_api_key(key), "value": value})
@@ -71,7 +112,7 @@ def routes(server: MockServer) -> list[Mount]:
     async def recent_requests(request: Request) -> Response:
         raw = request.query_params.get("limit", "100")
         limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 100
-        return rendering.response(200, {"results": server.journal.recent(limit)})
+        return rendering.response(200, {"results": server.journal.recent(limit), "server_errors": server.server_errors})
 
     async def demo(request: Request) -> Response:
         return rendering.response(200, {"keys": seed.demo_keys_summary(), "projects": seed.DEMO_PROJECTS})
@@ -105,6 +146,10 @@ def _user_id(server: MockServer, body: dict[str, Any]) -> int:
     if not isinstance(user_id, int) or not 0 < user_id <= MAX_TEAM_ID or server.store.accounts.user(user_id) is None:
         raise _invalid("No such user.", "user_id")
     return user_id
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def _invalid(detail: str, attr: str | None) -> APIError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--memo", choices=["on", "off"], help="remember rendered reads until the data changes (default on)")
     serve.add_argument("--cors-origin", action="append", dest="cors_origins", help="allowed browser origin (repeatable; default: localhost)")
     serve.add_argument("--admin", choices=["loopback", "any"], help="who may call /_mock/ (default loopback)")
+    serve.add_argument("--allowed-host", action="append", dest="allowed_hosts",
+                       help="a host name /_mock/ answers to besides loopback names (repeatable)")
     fidelity = commands.add_parser("fidelity", help="print the spec's fidelity notes as Markdown")
     fidelity.add_argument("--write", metavar="README", help="update the fidelity section of this README instead")
     args = parser.parse_args(argv)
@@ -35,28 +38,31 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
     if overrides.get("cors_origins"):
         overrides["cors_origins"] = tuple(overrides["cors_origins"])
+    if overrides.get("allowed_hosts"):
+        overrides["allowed_hosts"] = tuple(overrides["allowed_hosts"])
     try:
         settings = Settings.from_env(**overrides)
     except ValueError as problem:
-        parser.error(str(problem))
+        print(f"posthog-mock: {problem}", file=sys.stderr, flush=True)
+        return 2
     return _serve(settings)
 
 
 def _serve(settings: Settings) -> int:
+    """Open (or seed) the database, check the address is free, then serve; a problem with either
+    is one line on stderr and exit code 1, before anything is announced."""
     import uvicorn
 
     from mockserver import seed
-    from mockserver.clock import Clock
-    from mockserver.store import Store
-    from posthog_spec import default_spec
 
-    if not settings.in_memory:
-        # Seed once here, so workers started below find the data and never race to write it.
-        store = Store.open(settings.db, reset=settings.reset)
-        if store.db.is_empty():
-            seed.load(store, settings, Clock(), default_spec())
-        store.db.close()
-        settings = settings.with_changes(reset=False)
+    try:
+        if not settings.in_memory:
+            _prepare_database(settings)
+            settings = settings.with_changes(reset=False)
+        _check_address(settings.host, settings.port)
+    except StartupProblem as problem:
+        print(f"posthog-mock: {problem}", file=sys.stderr, flush=True)
+        return 1
     os.environ.update(settings.to_env())
     _print_banner(settings, seed.demo_keys_summary())
     uvicorn.run(
@@ -64,6 +70,41 @@ def _serve(settings: Settings) -> int:
         workers=settings.workers, log_level="warning", access_log=False,
     )
     return 0
+
+
+class StartupProblem(Exception):
+    """Why the mock cannot start, in one line."""
+
+
+def _prepare_database(settings: Settings) -> None:
+    """Seed once here, so workers started later find the data and never race to write it."""
+    import sqlite3
+
+    from mockserver import seed
+    from mockserver.clock import Clock
+    from mockserver.store import Store
+    from mockserver.store.database import SchemaMismatch
+    from posthog_spec import default_spec
+
+    try:
+        store = Store.open(settings.db, reset=settings.reset)
+        if store.db.is_empty():
+            seed.load(store, settings, Clock(), default_spec())
+        store.db.close()
+    except SchemaMismatch as problem:
+        raise StartupProblem(str(problem)) from None
+    except sqlite3.Error as problem:
+        raise StartupProblem(f"cannot use {settings.db} as the mock's database: {problem}"
+                             " (give --db a writable file path, or --reset to start it over)") from None
+
+
+def _check_address(host: str, port: int) -> None:
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as problem:
+        raise StartupProblem(f"cannot listen on {host}:{port}: {problem.strerror or problem}") from None
 
 
 def _print_banner(settings: Settings, keys: list[dict]) -> None:

@@ -36,6 +36,7 @@ class Messages:
     def __init__(self, spec: Spec):
         self.spec = spec
         self.texts = spec.texts
+        self.text_pattern = spec.document.get("x-text-pattern")  # a text field's: no NUL characters
 
     def for_keyword(self, error: Any, value: Any) -> Said:
         """DRF's text (and so its code) for a failed JSON Schema keyword."""
@@ -58,6 +59,8 @@ class Messages:
             return texts["invalid_choice"](value=_scalar_text(value))
         if name == "Format":
             return texts["invalid_format"](format=kind.format.replace("-", " "))
+        if name == "Pattern" and kind.pattern == self.text_pattern:
+            return texts["null_characters"]()
         if name == "MinProperties":
             return texts["may_not_be_empty"]()
         return texts["invalid_value"]()

@@ -8,14 +8,16 @@ rendered in PostHog's shape; every request is noted in the journal.
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
+from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mockserver import errors, rendering, seed
 from mockserver.auth import Authenticator, Principal
-from mockserver.call import Call
+from mockserver.call import Call, Reply
 from mockserver.clock import Clock
 from mockserver.handlers import load_handlers
 from mockserver.incoming import Incoming
@@ -28,6 +30,13 @@ from mockserver.store import Store
 from mockserver.strict import ResponseChecker, StrictModeViolation
 from mockserver.validation import compile_validators
 from posthog_spec import Operation, Router, Spec
+
+logger = logging.getLogger("mockserver")
+
+# Reads whose cost follows the data they go through (every click event of a window, the matches
+# of a search) rather than a handful of rows: with a file database they run on a worker thread,
+# on a read-only connection of its own, so the event loop goes on serving other requests.
+SCANNING_READS = frozenset({"elements_stats_retrieve", "elements_values_list"})
 
 
 class MockServer:
@@ -51,12 +60,14 @@ class MockServer:
         self.checker = ResponseChecker(spec) if settings.strict else None
         self.throttle = Throttle(clock, spec.texts) if settings.rate_limit == "posthog" else None
         self.journal = Journal()
+        self.server_errors = 0  # answers of the last resort: each one is a bug of the mock
 
     async def api(self, request: Request) -> Response:
         call: Call | None = None
         problems: list[str] = []
-        self.store.db.notice_other_writers()
+        crash: Exception | None = None
         try:
+            self.store.db.notice_other_writers()
             routed = await self._route(request)
             if isinstance(routed, Response):
                 return routed  # OPTIONS, answered by the router with the route's methods
@@ -65,18 +76,26 @@ class MockServer:
             self.permissions.authorize(call)
             if self.throttle:
                 self.throttle.check(call.operation, call.principal)
-            result = self._answer(call)
+            result = await self._answer(call)
         except errors.APIError as error:
             problems.append(error.detail)
             result = rendering.error_response(error, head=request.method == "HEAD")
+        except Exception as unexpected:  # the last resort: a bug of the mock answers in PostHog's shape
+            crash = unexpected
+            self.server_errors += 1
+            logger.exception("unexpected error answering %s %s", request.method, request.scope["path"])
+            problems.append(f"{type(unexpected).__name__}: {unexpected}")
+            result = rendering.error_response(errors.error(self.spec.texts, "server_error"), head=request.method == "HEAD")
         operation = call.operation if call else None
         principal = call.principal if call else None
-        if self.checker and operation is not None and request.method != "HEAD":
+        if crash is None and self.checker and operation is not None and request.method != "HEAD":
             violations = self.checker.problems(operation, result.status_code, result.media_type or "", result.body, result.headers)
             if violations:
                 self._note(request, operation, principal, result.status_code, problems + violations)
                 raise StrictModeViolation("; ".join(violations))
         self._note(request, operation, principal, result.status_code, problems)
+        if crash is not None and self.settings.strict:
+            raise crash  # strict mode (the tests): a server error is a bug, and fails loudly
         return result
 
     async def _route(self, request: Request) -> Call | Response:
@@ -92,18 +111,34 @@ class MockServer:
         incoming = await Incoming.read(request, self.settings.max_body_bytes, self.spec.texts)
         return Call(request, incoming, match.operation, match.path_params, self.store, self.clock, self.spec)
 
-    def _answer(self, call: Call) -> Response:
+    async def _answer(self, call: Call) -> Response:
         """A remembered answer, or validate, handle and render (and remember when the read allows)."""
         lookup = self.memo.look_up(call) if self.memo else None
         if lookup is not None and lookup.answer is not None:
             return lookup.answer
         self.validators[call.operation.operation_id].validate(call)
-        with self.store.transaction(write=call.operation.is_write):
-            reply = self.handlers[call.operation.base_id](call)
+        if self._scans(call):
+            reply = await to_thread.run_sync(self._handle_elsewhere, call)
+        else:
+            with self.store.transaction(write=call.operation.is_write):
+                reply = self.handlers[call.operation.base_id](call)
         result = rendering.render(call, reply)
         if lookup is not None:
             lookup.keep(call, result)
         return result
+
+    def _scans(self, call: Call) -> bool:
+        if not self.store.can_read_elsewhere or call.operation.is_write:
+            return False
+        return call.operation.base_id in SCANNING_READS or (
+            call.operation.base_id == "insights_list" and bool(call.query.get("search")))
+
+    def _handle_elsewhere(self, call: Call) -> Reply:
+        """On a worker thread: the handler over that thread's read-only connection."""
+        call.store = self.store.reader()
+        call.store.db.notice_other_writers()
+        with call.store.transaction():
+            return self.handlers[call.operation.base_id](call)
 
     def _note(self, request: Request, operation: Operation | None, principal: Principal | None, status: int,
               problems: list[str]) -> None:
@@ -118,9 +153,11 @@ class MockServer:
         ))
 
     def reset(self) -> None:
-        """Back to the seed: every row replaced, the journal and rate limits emptied."""
-        self.store.db.clear()
-        seed.load(self.store, self.settings, self.clock, self.spec)
+        """Back to the seed: every row replaced in one transaction (a worker reading meanwhile sees
+        the old state or the new one, never an empty store), the journal and rate limits emptied."""
+        with self.store.transaction(write=True):
+            self.store.db.clear()
+            seed.load(self.store, self.settings, self.clock, self.spec)
         self.journal.clear()
         if self.throttle:
             self.throttle.clear()

@@ -29,6 +29,7 @@ class Settings:
     memo: str = "on"
     cors_origins: tuple[str, ...] = field(default=())
     admin: str = "loopback"
+    allowed_hosts: tuple[str, ...] = field(default=())  # names the admin surface answers to, besides loopback
     max_body_bytes: int = 1024 * 1024
     site_url: str = "https://us.posthog.com"
 
@@ -50,6 +51,12 @@ class Settings:
             problems.append("several workers cannot share an in-memory database; give --db a file")
         if self.scale < 0:
             problems.append("scale must not be negative")
+        if not 1 <= self.port <= 65535:
+            problems.append(f"port must be between 1 and 65535 (got {self.port})")
+        if "*" in self.cors_origins:
+            problems.append("cors origin '*' would let every web page send requests with the developer's session"
+                            " (and a wildcard cannot carry credentials); name the origins, e.g."
+                            " --cors-origin http://localhost:5173")
         if problems:
             raise ValueError("; ".join(problems))
 

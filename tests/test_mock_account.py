@@ -95,7 +95,7 @@ def test_a_keys_last_use_is_refreshed_at_most_hourly_and_again_after_a_reset():
         assert last_used() == first
         moment = c.clock.advance(minutes=2)
         assert last_used() == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        c.post("/_mock/reset")
+        c.post("/_mock/reset", json={})
         assert last_used() == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # the seed has it unused: marked at once
 
 

@@ -27,7 +27,7 @@ def test_reset_goes_back_to_the_seed(client):
     created = create_insight(client, name="Scratch")
     client.patch(f"{P}/insights/1/", json={"deleted": True})
     minted = client.post("/_mock/keys", json={"scopes": ["insight:read"]}).json()["value"]
-    response = client.post("/_mock/reset")
+    response = client.post("/_mock/reset", json={})
     assert response.status_code == 200
     assert response.json() == {"reset": True, "keys": seed.demo_keys_summary()}
     assert_error(client.get(f"{P}/insights/{created['id']}/"), 404)
@@ -39,7 +39,7 @@ def test_reset_goes_back_to_the_seed(client):
 
 def test_reset_empties_the_journal(client):
     client.get(f"{P}/insights/")
-    client.post("/_mock/reset")
+    client.post("/_mock/reset", json={})
     assert client.get("/_mock/requests").json()["results"] == []
 
 
@@ -92,7 +92,7 @@ def test_keys_refuses_bodies_that_are_not_a_json_object(client, body):
 
 # session ----------------------------------------------------------------------------------------
 def test_session_answers_a_cookie_of_the_demo_user(client):
-    response = client.post("/_mock/session")
+    response = client.post("/_mock/session", json={})
     assert response.status_code == 201
     body = response.json()
     assert body["user_id"] == 1
@@ -169,7 +169,7 @@ def test_admin_any_opens_the_admin_surface_to_every_client(method, path):
 def test_admin_answers_loopback_clients(host):
     app = create_app(Settings(db=":memory:", strict=True), clock=FrozenClock())
     with TestClient(app, client=(host, 51000)) as c:
-        assert c.post("/_mock/reset").status_code == 200
+        assert c.post("/_mock/reset", json={}).status_code == 200
 
 
 def test_demo_lists_the_demo_keys_and_projects(client):

@@ -108,7 +108,7 @@ def served(tmp_path):
 
 def test_schemathesis_cli_finds_no_failure_with_all_checks_and_the_stateful_phase(served, tmp_path):
     with served.client() as http:
-        session = http.post("/_mock/session").json()["sessionid"]
+        session = http.post("/_mock/session", json={}).json()["sessionid"]
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG.format(
         hooks=HOOKS, seed=SEED, max_examples=MAX_EXAMPLES, heavy_examples=2 * MAX_EXAMPLES, stateful_examples=STATEFUL_SCENARIOS, key=ALL_ACCESS,

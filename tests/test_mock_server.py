@@ -42,7 +42,7 @@ def test_viewed_returns_201_with_an_empty_body_for_foreign_and_deleted_ids(http)
 
 
 def test_viewed_returns_201_for_a_mix_and_records_only_live_ones(http):
-    session = http.post("/_mock/session").json()["sessionid"]
+    session = http.post("/_mock/session", json={}).json()["sessionid"]
     http.cookies.clear()
     assert http.post(f"{P}/insights/viewed/", json={"insight_ids": [18, 22, 11]}).status_code == 201
     last = http.get(f"{P}/insights/my_last_viewed/", headers={"Authorization": "", "Cookie": f"sessionid={session}"}).json()

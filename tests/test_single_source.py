@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 SIDES = ("posthog_spec", "mockserver", "contracts")
 OWN_STATUSES = {"mockserver/admin.py"}  # the mock's own surface, not PostHog's
 STATUS_CALLS = {"Reply", "response", "Response", "JSONResponse"}
-MIN_FRAGMENT = 10  # shorter fixed parts ("Method \"") say nothing on their own
+MIN_FRAGMENT = 10  # shorter fixed parts ("Method \""), or single words, say nothing on their own
 
 
 def python_files(side: str) -> list[Path]:
@@ -55,7 +55,7 @@ def spec_texts() -> dict[str, str]:
 
 def fragments(template: str) -> list[str]:
     parts = [part.strip() for part in template.replace("{", "\0{").replace("}", "}\0").split("\0") if not part.startswith("{")]
-    return [part for part in parts if len(part) >= MIN_FRAGMENT]
+    return [part for part in parts if len(part) >= MIN_FRAGMENT and " " in part]
 
 
 def string_literals(path: Path) -> Iterator[tuple[int, str]]:

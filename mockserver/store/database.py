@@ -10,9 +10,16 @@ import contextlib
 import sqlite3
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any, Iterable, Iterator, Sequence
 
-SCHEMA_VERSION = "2"
+from mockserver.store import search
+
+SCHEMA_VERSION = "3"
+# How to bring an older schema up to date, by the version it holds; each step ends one version on.
+MIGRATIONS = {
+    "2": search.SCHEMA + search.BACKFILL,  # the trigram index of similar search
+}
 
 
 class SchemaMismatch(RuntimeError):
@@ -20,18 +27,27 @@ class SchemaMismatch(RuntimeError):
 
 
 class Database:
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, read_only: bool = False):
         self.path = path
-        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        if read_only:
+            uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+            self.connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.connection.row_factory = sqlite3.Row
+        search.register(self.connection)
         self.connection.execute("PRAGMA foreign_keys = ON")
         self.connection.execute("PRAGMA busy_timeout = 10000")
-        if path != ":memory:":
+        if not self.in_memory and not read_only:
             self.connection.execute("PRAGMA journal_mode = WAL")
             self.connection.execute("PRAGMA synchronous = NORMAL")
         self._depth = 0
         self._data_version = self.scalar("PRAGMA data_version")
         self.generation = 0  # advances whenever the data may have changed; caches compare it
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path == ":memory:"
 
     def notice_other_writers(self) -> None:
         """Advance the generation if another connection (a worker) committed since the last look."""
@@ -58,11 +74,18 @@ class Database:
         if not has_meta:
             # executescript commits whatever is open first, so the script brings its own transaction.
             self.connection.executescript(
-                f"BEGIN IMMEDIATE;\n{_schema_sql()}\n"
+                f"BEGIN IMMEDIATE;\n{_schema_sql()}\n{search.SCHEMA}\n"
                 f"INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
             )
             return
         version = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+        while version in MIGRATIONS:
+            following = str(int(version) + 1)
+            self.connection.executescript(
+                f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\n"
+                f"UPDATE meta SET value = '{following}' WHERE key = 'schema_version';\nCOMMIT;"
+            )
+            version = following
         if version != SCHEMA_VERSION:
             raise SchemaMismatch(
                 f"{self.path} holds schema version {version}, this mock needs {SCHEMA_VERSION}; start with --reset"
@@ -90,7 +113,10 @@ class Database:
 
     def clear(self) -> None:
         """Delete every row (the schema stays); used to go back to the seed."""
-        tables = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'meta'")]
+        # Tables and FTS tables; an FTS table's shadow tables are its own business.
+        tables = [r[0] for r in self.query(
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'virtual')"
+            " AND name != 'meta' AND name NOT LIKE 'sqlite_%'")]
         with self.transaction(write=True):
             self.execute("PRAGMA defer_foreign_keys = ON")
             for table in tables:

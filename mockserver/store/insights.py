@@ -14,11 +14,11 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from mockserver.store import search
 from mockserver.store.database import Database
 
 SHORT_ID_ALPHABET = string.ascii_letters + string.digits
 MAX_SQLITE_INT = 2**63 - 1
-SIMILARITY_THRESHOLD = 0.3
 
 # Sortable fields of `order` and their columns; `-` for descending.
 ORDER_COLUMNS = {
@@ -79,7 +79,6 @@ class ListQuery:
 class Insights:
     def __init__(self, db: Database):
         self.db = db
-        db.connection.create_function("similarity", 2, trigram_similarity, deterministic=True)
 
     # Reading ------------------------------------------------------------------------------------
     def by_id_or_short_id(self, project_id: int, ident: str, *, include_deleted: bool = False) -> sqlite3.Row | None:
@@ -92,6 +91,13 @@ class Insights:
         return self.db.one(
             f"SELECT {WITH_RELATED} FROM insights i WHERE short_id = ? AND project_id = ?{live} ORDER BY id LIMIT 1",
             (ident, project_id),
+        )
+
+    def by_ids_in_project(self, project_id: int, ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Insights of the project among these ids, deleted or not, in no particular order."""
+        return self.db.query(
+            f"SELECT {WITH_RELATED} FROM insights i WHERE project_id = ? AND id IN (SELECT value FROM json_each(?))",
+            (project_id, json.dumps(list(ids))),
         )
 
     def by_ids(self, project_id: int, ids: Iterable[int], *, deleted: bool | None = False) -> list[sqlite3.Row]:
@@ -138,34 +144,42 @@ class Insights:
         return self.db.scalar(f"{counted} AND saved = 1", (q.project_id,)) + on_listed_dashboards
 
     def _search_page(self, q: ListQuery, where: str, params: list[Any]) -> tuple[int, list[sqlite3.Row], dict[int, str]]:
-        """Exact (substring) matches; only when there are none, similar (trigram) ones."""
-        term = q.search.lower()
-        like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        exact = (
-            "(lower(i.name) LIKE ? ESCAPE '\\' OR lower(i.derived_name) LIKE ? ESCAPE '\\'"
-            " OR lower(i.description) LIKE ? ESCAPE '\\'"
-            " OR EXISTS (SELECT 1 FROM insight_tags t WHERE t.insight_id = i.id AND t.tag LIKE ? ESCAPE '\\'))"
+        """Exact (substring) matches; only when there are none, similar (trigram) ones. The matches
+        come from indexes (store/search.py) and the other filters narrow them, so the cost follows
+        the matches, not the project's size."""
+        exact = {row[0] for row in self.db.query(search.CONTAINING, (search.containing_pattern(q.search),))}
+        exact |= {row[0] for row in self.db.query(
+            "SELECT insight_id FROM insight_tags WHERE tag IN (SELECT DISTINCT tag FROM insight_tags WHERE instr(tag, ?) > 0)",
+            (q.search.lower(),))}
+        found = self._among(exact, where, params)
+        if found:
+            relevance = lambda row: (row["name"] or row["derived_name"] or "").lower()  # noqa: E731  (then newest)
+            return self._matched_page(q, found, relevance, "exact")
+        scores = search.similar_insights(self.db.connection, q.search)
+        return self._matched_page(q, self._among(scores, where, params), lambda row: -scores[row["id"]], "similar")
+
+    def _among(self, ids: Iterable[int], where: str, params: list[Any]) -> list[sqlite3.Row]:
+        """Of these insights, the ones the list's filters keep (id, name and derived name)."""
+        return self.db.query(
+            f"SELECT i.id, i.name, i.derived_name FROM json_each(?) m CROSS JOIN insights i ON i.id = m.value WHERE {where}",
+            (json.dumps(list(ids)), *params),
         )
-        exact_where, exact_params = f"{where} AND {exact}", [*params, like, like, like, like]
-        total = self.db.scalar(f"SELECT COUNT(*) FROM insights i WHERE {exact_where}", exact_params)
-        match_type, condition, cond_params = "exact", exact_where, exact_params
-        relevance = "coalesce(i.name, i.derived_name, '') COLLATE NOCASE, i.id DESC"
-        if total == 0:
-            score = "max(similarity(?, coalesce(i.name, '')), similarity(?, coalesce(i.derived_name, '')), similarity(?, coalesce(i.description, '')))"
-            condition = f"{where} AND {score} >= {SIMILARITY_THRESHOLD}"
-            cond_params = [*params, term, term, term]
-            total = self.db.scalar(f"SELECT COUNT(*) FROM insights i WHERE {condition}", cond_params)
-            match_type = "similar"
-            relevance = f"{score} DESC, i.id DESC"
-            order_params = [term, term, term]
+
+    def _matched_page(self, q: ListQuery, found: list[sqlite3.Row], relevance: Any, match_type: str
+                      ) -> tuple[int, list[sqlite3.Row], dict[int, str]]:
+        """A page of the matches: in `order` when asked, else by relevance, then newest first."""
+        ids = [row["id"] for row in found]
+        if q.order:
+            rows = self.db.query(
+                f"SELECT {WITH_RELATED} FROM json_each(?) m CROSS JOIN insights i ON i.id = m.value"
+                f" ORDER BY {_order_by(q.order)} LIMIT ? OFFSET ?",
+                (json.dumps(ids), q.limit, q.offset),
+            )
         else:
-            order_params = []
-        order = _order_by(q.order) if q.order else relevance
-        rows = self.db.query(
-            f"SELECT {WITH_RELATED} FROM insights i WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-            (*cond_params, *([] if q.order else order_params), q.limit, q.offset),
-        )
-        return total, rows, {row["id"]: match_type for row in rows}
+            page = [row["id"] for row in sorted(found, key=lambda row: (relevance(row), -row["id"]))[q.offset:q.offset + q.limit]]
+            by_id = {row["id"]: row for row in self.by_ids_in_project(q.project_id, page)}
+            rows = [by_id[i] for i in page]
+        return len(found), rows, {row["id"]: match_type for row in rows}
 
     def _where(self, q: ListQuery) -> tuple[str, list[Any]]:
         clauses, params = ["i.project_id = ?", "i.deleted = 0"], [q.project_id]
@@ -185,7 +199,7 @@ class Insights:
         elif q.saved is False:
             add("i.saved = 0")
         if q.created_by_ids:
-            add(f"i.created_by_id IN ({_marks(q.created_by_ids)})", *map(storable_id, q.created_by_ids))
+            add("i.created_by_id IN (SELECT value FROM json_each(?))", _json_ids(q.created_by_ids))
         if q.created_by_user_id is not None:
             add("i.created_by_id = ?", q.created_by_user_id)
         if q.favorited_only:
@@ -199,21 +213,27 @@ class Insights:
         ):
             if value is not None:
                 add(f"i.{column} {op} ?", value)
-        for dashboard_id in q.on_every_dashboard:
+        # Lists from the query string go in as one JSON parameter, however long they are (one
+        # expression per item overflowed SQLite's expression tree at ~1,000 items).
+        if q.on_every_dashboard:
+            wanted = sorted({storable_id(i) for i in q.on_every_dashboard})
             add(
-                "EXISTS (SELECT 1 FROM dashboard_tiles dt WHERE dt.insight_id = i.id AND dt.dashboard_id = ?"
-                " AND coalesce(dt.deleted, 0) = 0)",
-                storable_id(dashboard_id),
+                "(SELECT COUNT(DISTINCT dt.dashboard_id) FROM dashboard_tiles dt WHERE dt.insight_id = i.id"
+                " AND coalesce(dt.deleted, 0) = 0 AND dt.dashboard_id IN (SELECT value FROM json_each(?))) = ?",
+                json.dumps(wanted), len(wanted),
             )
         if q.with_any_tag:
-            add(f"EXISTS (SELECT 1 FROM insight_tags t WHERE t.insight_id = i.id AND t.tag IN ({_marks(q.with_any_tag)}))", *q.with_any_tag)
+            add("EXISTS (SELECT 1 FROM insight_tags t WHERE t.insight_id = i.id AND t.tag IN (SELECT value FROM json_each(?)))",
+                json.dumps(q.with_any_tag))
         if q.mentioning_flag:
             needle = f"%$feature/{q.mentioning_flag}%"
             add("(i.query LIKE ? OR i.filters LIKE ? OR i.filters LIKE ?)", needle, needle, f"%{q.mentioning_flag}%")
-        for event in q.using_every_event:
-            add("EXISTS (SELECT 1 FROM json_each(i.events) e WHERE e.value = ?)", event)
+        if q.using_every_event:
+            events = sorted(set(q.using_every_event))
+            add("(SELECT COUNT(DISTINCT e.value) FROM json_each(i.events) e WHERE e.value IN (SELECT value FROM json_each(?))) = ?",
+                json.dumps(events), len(events))
         if q.excluded_names:
-            add(f"coalesce(i.name, '') NOT IN ({_marks(q.excluded_names)})", *q.excluded_names)
+            add("coalesce(i.name, '') NOT IN (SELECT value FROM json_each(?))", json.dumps(q.excluded_names))
         return " AND ".join(clauses), params
 
     def tags_of(self, ids: Sequence[int]) -> dict[int, list[str]]:
@@ -405,20 +425,8 @@ def _order_by(order: str | None) -> str:
     return f"{column} IS NULL, {column}, i.id"
 
 
-def trigram_similarity(a: str | None, b: str | None) -> float:
-    """pg_trgm's similarity(): shared trigrams of the padded words over all trigrams."""
-    left, right = _trigrams(a or ""), _trigrams(b or "")
-    if not left or not right:
-        return 0.0
-    return len(left & right) / len(left | right)
-
-
-def _trigrams(text: str) -> set[str]:
-    grams: set[str] = set()
-    for word in "".join(c if c.isalnum() else " " for c in text.lower()).split():
-        padded = f"  {word} "
-        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
-    return grams
+def _json_ids(ids: Iterable[int]) -> str:
+    return json.dumps(sorted({storable_id(i) for i in ids}))
 
 
 def _marks(values: Sequence[Any]) -> str:
