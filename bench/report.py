@@ -116,6 +116,17 @@ def _scale(s: dict[str, Any]) -> list[str]:
         lines.append(f"  {name}: p50 grew x{_num(g['p50_ratio'])} from smallest to largest store"
                      f" (logarithmic growth would be x{g['logarithmic_ratio']}, linear x{g['linear_ratio']})")
     largest = s["sizes"][-1] if s["sizes"] else None
+    if largest and "search_similar" in largest["reads"]:
+        x = largest["reads"]["search_similar"]
+        lines.append(f"  search with no exact match at {largest['insights']} insights: p50 {x['p50_ms']['median']:.1f} ms,"
+                     f" p99 {x['p99_ms']['median']:.1f} ms")
+    if largest and largest.get("beside_slow"):
+        b = largest["beside_slow"]
+        alone, beside = b["alone"]["latency_ms"], b["beside_slow"]["latency_ms"]
+        slow = b["slow"]["rps"] if b.get("slow") else 0
+        lines.append(f"  GET insight alone p50/p99 {alone.get('p50', 0):.1f}/{alone.get('p99', 0):.1f} ms; while searches run"
+                     f" beside it ({slow:.0f} searches/s) {beside.get('p50', 0):.1f}/{beside.get('p99', 0):.1f} ms"
+                     f" (p99 x{_num(b['p99_ratio'])})")
     if largest and "list_filtered" in largest["reads"]:
         p99 = largest["reads"]["list_filtered"]["p99_ms"]["median"]
         lines.append(f"  filtered page of 100 at {largest['insights']} insights: p99 {p99:.1f} ms"

@@ -10,6 +10,7 @@ again and again, and a remembered answer would hide the store's cost, which is w
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 from bench import capture, hotspots, load, stats, targets, workloads
@@ -43,6 +44,9 @@ def run(settings: Settings, toolbox: Toolbox, workdir: Path, headers: dict[str, 
                     say(f"scale {size}: round {round_no}/{settings.rounds} {workload.name}")
                     rounds[workload.name].append(
                         load.run(toolbox.wrk.path, mock.base_url, workload, headers, moderate, server_pid=mock.pid))
+            if size == max(settings.scales):
+                say(f"scale {size}: GET insight while searches run beside it")
+                entry["beside_slow"] = beside_slow(settings, toolbox, mock, headers, moderate)
             entry["rss_mib_after_load"] = _mib(mock.rss_kib())
             entry["peak_rss_mib"] = _mib(mock.peak_rss_kib())
             entry["reads"] = {name: {**stats.summarize(ms), "rounds": [m.as_dict() for m in ms]} for name, ms in rounds.items()}
@@ -58,6 +62,24 @@ def run(settings: Settings, toolbox: Toolbox, workdir: Path, headers: dict[str, 
         "sizes": sizes,
         "growth": growth(sizes),
     }
+
+
+def beside_slow(settings: Settings, toolbox: Toolbox, mock: targets.Server, headers: dict[str, str],
+                moderate: load.Load) -> dict[str, object]:
+    """GET insight at moderate load, alone and then while two connections send searches without a
+    pause: what a slow request costs the requests beside it (nothing, if it never holds the loop)."""
+    quick, slow = (workloads.WORKLOADS[name] for name in workloads.BESIDE_SLOW)
+    alone = load.run(toolbox.wrk.path, mock.base_url, quick, headers, moderate, server_pid=mock.pid)
+    hammer = load.Load(connections=2, duration_s=moderate.duration_s + 2)
+    found: dict[str, load.Measurement] = {}
+    background = threading.Thread(target=lambda: found.setdefault(
+        "slow", load.run(toolbox.wrk.path, mock.base_url, slow, headers, hammer)))
+    background.start()
+    beside = load.run(toolbox.wrk.path, mock.base_url, quick, headers, moderate, server_pid=mock.pid)
+    background.join()
+    return {"alone": alone.as_dict(), "beside_slow": beside.as_dict(),
+            "slow": found["slow"].as_dict() if "slow" in found else None,
+            "p99_ratio": stats.ratio(beside.latency_ms.get("p99"), alone.latency_ms.get("p99"))}
 
 
 def growth(sizes: list[dict[str, object]]) -> dict[str, dict[str, float | None]]:

@@ -56,6 +56,9 @@ LIST_PAGE = Request("GET", f"{INSIGHTS}/?limit=100")
 # The "Saved insights" page: saved ones, last modified first, a page of 100.
 LIST_FILTERED = Request("GET", f"{INSIGHTS}/?saved=true&order=-last_modified_at&limit=100")
 TRENDING = Request("GET", f"{INSIGHTS}/trending/?days=7")
+# A search with a typo: no insight contains it, so PostHog (and the mock) fall back to similar
+# ones ("Weekly signups #..." are: pg_trgm similarity about 0.48).
+SEARCH_NO_EXACT = Request("GET", f"{INSIGHTS}/?search=wekly%20signupz&limit=100")
 
 
 def patch(insight_id: int) -> Request:
@@ -83,13 +86,16 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in (
     Workload("list_page", "GET a page of 100 insights", (LIST_PAGE,)),
     Workload("list_filtered", "GET a filtered page of 100 (saved, by last modified)", (LIST_FILTERED,)),
     Workload("trending", "GET trending insights (7 days)", (TRENDING,)),
+    Workload("search_similar", "GET a search with no exact match (similar insights)", (SEARCH_NO_EXACT,)),
     Workload("patch_insight", "PATCH an insight's name", (patch(2),)),
     Workload("post_viewed", "POST viewed (three ids)", (viewed(1, 2, 3),)),
     Workload("mixed", "frontend mix: 40% retrieve, 25% list, 15% trending, 12% viewed, 8% PATCH", _frontend_mix()),
 )}
 
 # The reads repeated at every store size.
-SCALE_READS = ("get_insight", "list_page", "list_filtered", "trending")
+SCALE_READS = ("get_insight", "list_page", "list_filtered", "trending", "search_similar")
+# At the largest size: GET insight measured alone and while searches run without pause beside it.
+BESIDE_SLOW = ("get_insight", "search_similar")
 # The two workloads the throughput targets name.
 HEADLINE = ("get_insight", "list_page")
 

@@ -79,6 +79,9 @@ def test_quick_run_measures_each_store_size_and_the_servers(quick_run: dict[str,
         assert size["rss_mib_idle"] > 0
         assert set(size["reads"]) == set(workloads.SCALE_READS)
         assert all(statuses == {"200": 1} for statuses in size["statuses"].values())
+    beside = scale["sizes"][-1]["beside_slow"]  # GET insight alone, and while searches run beside it
+    assert beside["alone"]["requests"] > 0 and beside["beside_slow"]["requests"] > 0 and beside["slow"]["requests"] > 0
+    assert "while searches run beside it" in str(quick_run["stdout"])
 
 
 def test_quick_run_reports_the_contract_suite_without_inventing_figures(quick_run: dict[str, object]) -> None:
@@ -128,3 +131,14 @@ def test_contract_case_counts_come_from_the_suites_own_summary() -> None:
         "conformance": {"verdict": "PASSED", "cases": 2414, "seconds": 31.7},
         "scopes": {"verdict": "FAILED (2 failures)", "cases": 20, "seconds": 1.2},
     }
+
+
+def test_soak_loses_no_acknowledged_write_when_a_worker_is_killed(tmp_path: Path) -> None:
+    """The soak script, briefly: two workers, one killed half way; every acknowledged write stays."""
+    done = subprocess.run([sys.executable, "-m", "bench.soak", "--seconds", "6", "--clients", "4", "--results-dir", str(tmp_path)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    record = json.loads(next(tmp_path.glob("soak-*.json")).read_text())
+    assert record["killed_worker"] and record["writes"]["insights"] > 0 and record["writes"]["acknowledged_renames"] > 0
+    assert record["writes"]["lost"] == [] and record["server_errors"] == 0
+    assert "lost: 0" in done.stdout
