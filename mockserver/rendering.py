@@ -19,21 +19,30 @@ CSV = "text/csv; charset=utf-8"
 
 def encode_json(data: Any) -> bytes:
     """Compact UTF-8 JSON, as PostHog's orjson renderer writes it. Stored JSON (an insight's query)
-    is passed in as orjson.Fragment and copied as it is. Integers beyond 64 bits (an id echoed
-    back from a request) are beyond orjson, so those rare bodies go through the json module."""
+    is passed in as orjson.Fragment and copied as it is. Integers beyond 64 bits (echoed back from
+    a request, e.g. in filters_override) are beyond orjson: those rare bodies are encoded again
+    with each such integer as a fragment of its own digits."""
     try:
         return orjson.dumps(data)
     except TypeError:
-        return json.dumps(plain(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        return orjson.dumps(_big_integers_as_fragments(data))
 
 
 def plain(data: Any) -> Any:
-    """The data with every orjson.Fragment parsed (for code that reads values, like CSV). Bodies
-    orjson cannot encode (64-bit overflow) hold no fragments: they come back as they are."""
-    try:
-        return orjson.loads(orjson.dumps(data))
-    except TypeError:
-        return data
+    """The data with every orjson.Fragment parsed (for code that reads values, like CSV)."""
+    return json.loads(encode_json(data))
+
+
+def _big_integers_as_fragments(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        return orjson.Fragment(str(value))
+    if isinstance(value, dict):
+        return {key: _big_integers_as_fragments(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_big_integers_as_fragments(item) for item in value]
+    return value
 
 
 def csv_text(data: Any) -> str:

@@ -284,3 +284,28 @@ def test_nul_characters_in_text_fields_are_refused_and_nothing_is_written(client
 
 def test_nul_characters_in_element_fields_are_refused(client):
     assert_error(client.post(f"{P}/elements/", json={"text": "a\x00"}), 400, code="null_characters_not_allowed", attr="text")
+
+
+# Integers beyond 64 bits, echoed back (issue 17) -----------------------------------------------------------
+BIG = -4730891809144454512640
+
+
+def test_an_integer_beyond_64_bits_is_echoed_back_in_json_and_csv(client):
+    override = json.dumps({"breakdown_filter": {"breakdown": [BIG]}})
+    answer = client.get(f"{P}/insights/1/", params={"filters_override": override})
+    assert answer.status_code == 200
+    assert answer.json()["filter_override_context"]["dashboard"]["breakdown_filter"]["breakdown"] == [BIG]
+    as_csv = client.get(f"{P}/insights/1/", params={"filters_override": override, "format": "csv"})
+    assert as_csv.status_code == 200 and str(BIG) in as_csv.text
+
+
+def test_a_stored_query_with_an_integer_beyond_64_bits_is_answered_everywhere(client):
+    query = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math_property": "x"}],
+             "breakdownFilter": {"breakdown": BIG}}
+    created = client.post(f"{P}/insights/", json={"name": "big", "query": query})
+    assert created.status_code == 201, created.text
+    insight = created.json()["id"]
+    assert client.patch(f"{P}/insights/{insight}/", json={"query": {**query, "breakdownFilter": {"breakdown": BIG - 1}}}).status_code == 200
+    activity = client.get(f"{P}/insights/{insight}/activity/")
+    assert activity.status_code == 200 and str(BIG - 1) in activity.text
+    assert client.get(f"{P}/insights/", params={"search": "big"}).status_code == 200
