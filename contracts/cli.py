@@ -121,8 +121,11 @@ def build_target(args: argparse.Namespace) -> Target:
     base = args.base_url or args.target or target_cfg.get("base_url") or os.environ.get("POSTHOG_CONTRACTS_BASE_URL")
     if not base:
         raise UsageError("give --base-url (or --target cloud-us|cloud-eu|URL)")
-    keys = [_key_from_flag(flag, args.token_scopes if len(args.token) == 1 else None) for flag in args.token]
-    keys += [_key_from_flag(part) for part in os.environ.get(TOKENS_ENV, "").split(";") if part.strip()]
+    try:
+        keys = [Key.parse(flag, args.token_scopes if len(args.token) == 1 else None) for flag in args.token]
+        keys += [Key.parse(part) for part in os.environ.get(TOKENS_ENV, "").split(";") if part.strip()]
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
     keys += [_key_from_config(entry) for entry in config.get("keys", [])]
     target = Target(
         base_url=Target.resolve_base_url(base),
@@ -131,14 +134,6 @@ def build_target(args: argparse.Namespace) -> Target:
         session_cookie=args.session_cookie or target_cfg.get("session_cookie") or os.environ.get("POSTHOG_CONTRACTS_SESSION"),
     )
     return target
-
-
-def _key_from_flag(flag: str, scopes: str | None = None) -> Key:
-    value, _, listed = flag.partition("=")
-    listed = listed or scopes
-    if not listed:
-        raise UsageError("every key needs its scopes: --token KEY=scope,scope (or --token-scopes for a single key)")
-    return Key(value.strip(), tuple(s.strip() for s in listed.split(",") if s.strip()))
 
 
 def _key_from_config(entry: dict[str, Any]) -> Key:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from contracts.cli import UsageError, _key_from_flag
 from contracts.report import Redactor, Report
 from contracts.runner import SUITES, Options, run
 from contracts.target import Key, Target
@@ -97,6 +96,6 @@ class SuiteItem(pytest.Item):
 
 def _keys(config: pytest.Config) -> list[Key]:
     try:
-        return [_key_from_flag(flag) for flag in config.getoption("posthog_token")]
-    except UsageError as problem:
+        return [Key.parse(flag) for flag in config.getoption("posthog_token")]
+    except ValueError as problem:
         raise pytest.UsageError(str(problem))

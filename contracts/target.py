@@ -24,6 +24,16 @@ class Key:
     scopes: tuple[str, ...]
     scoped_teams: tuple[int, ...] | None = None
 
+    @classmethod
+    def parse(cls, flag: str, scopes: str | None = None) -> "Key":
+        """`KEY=scope,scope` as given on the command line (`--token`, `--posthog-token`) or in
+        POSTHOG_CONTRACTS_TOKENS; `scopes` stands in for a flag given without them."""
+        value, _, listed = flag.partition("=")
+        listed = listed or scopes
+        if not listed:
+            raise ValueError("every key needs its scopes: --token KEY=scope,scope (or --token-scopes for a single key)")
+        return cls(value.strip(), tuple(s.strip() for s in listed.split(",") if s.strip()))
+
     @property
     def redacted(self) -> str:
         return f"{self.value[:4]}…{self.value[-4:]}" if len(self.value) > 12 else "phx_…"
