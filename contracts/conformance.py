@@ -36,8 +36,6 @@ def run(target: Target, *, seed: int, examples: int, workers: int = 1, thorough:
     result = SuiteResult("conformance")
     started = time.monotonic()
     safety = safety or Safety()
-    key = target.broadest_key()
-    checks.know_key(key.value, key.scopes)
     settings = config(target, seed=seed, examples=examples, workers=workers, thorough=thorough,
                       extra_operations=[*safety.conformance_operations(), *(pacing or [])], only=operations, shrink=shrink)
     settings["phases"].update(safety.conformance_phases())
@@ -96,7 +94,7 @@ def config(target: Target, *, seed: int, examples: int, workers: int, thorough: 
         "workers": workers,
         "generation": {"max-examples": examples, "allow-extra-parameters": False, "no-shrink": not shrink},
         "auth": {"openapi": auth},
-        "checks": {name: {"enabled": True} for name in checks.NAMES},
+        "checks": checks.configuration(target.keys),
         "phases": {"stateful": {"inference": {"algorithms": ["location-headers"]}}},
         "operations": operations,
     }
