@@ -9,12 +9,23 @@ the copy's texts and statuses.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any, Mapping
 
-from posthog_spec import Operation, Spec
+from posthog_spec import Operation, Spec, default_spec, default_spec_path
 
 _read: dict[int, tuple[Mapping[str, Any], Spec]] = {}
 _reading = threading.Lock()
+
+
+def load(path: str | Path | None = None) -> Spec:
+    """The spec at `path`; without one, the checkout's (read once per process)."""
+    return Spec.load(path) if path is not None else default_spec()
+
+
+def path_of(path: str | Path | None = None) -> Path:
+    """Where schemathesis loads the spec from: `path`, or the checkout's spec."""
+    return Path(path) if path is not None else default_spec_path()
 
 
 def of_case(case: Any) -> Spec:
