@@ -21,6 +21,7 @@ from contracts.runner import SUITES, Options, plan, run
 from contracts.target import Key, Target
 
 TOKENS_ENV = "POSTHOG_CONTRACTS_TOKENS"
+SPEC_HELP = "the spec to hold the target to (default: this checkout's spec/openapi.yaml)"
 
 
 class UsageError(Exception):
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
-        return _drift(args.schema)
+        return _drift(args.schema, args.spec)
     except UsageError as problem:
         print(f"posthog-contracts: {problem}", file=sys.stderr)
         return 2
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     drift_cmd = commands.add_parser("drift", help="compare our spec with PostHog's published OpenAPI document")
     drift_cmd.add_argument("--schema", required=True, help="PostHog's schema: a file (YAML or JSON) or a URL")
+    drift_cmd.add_argument("--spec", type=Path, help=SPEC_HELP)
     run_cmd = commands.add_parser("run", help="run the contract suites against a target")
     run_cmd.add_argument("--target", help="cloud-us, cloud-eu, or a base URL (same as --base-url)")
     run_cmd.add_argument("--base-url", help="e.g. http://127.0.0.1:8010")
@@ -55,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="a personal API key, optionally with its comma-separated scopes (repeatable)")
     run_cmd.add_argument("--token-scopes", help="scopes of a single --token given without them")
     run_cmd.add_argument("--session-cookie", help="a logged-in session cookie, for session-only operations")
+    run_cmd.add_argument("--spec", type=Path, help=SPEC_HELP)
     run_cmd.add_argument("--config", type=Path, help="TOML file: [target] base_url, project_id; [[keys]] value or env, scopes")
     run_cmd.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated, from {', '.join(SUITES)}")
     run_cmd.add_argument("--examples", type=int, default=25, help="conformance examples per operation (default 25)")
@@ -86,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
                       semantic_examples=args.semantic_examples, workers=args.workers, thorough=args.thorough,
                       operations=[o.strip() for o in args.operations.split(",")] if args.operations else None,
                       shrink=not args.no_shrink, read_only=args.read_only, rate_budget=args.rate_budget,
-                      own_objects_only=False if args.any_objects else None)
+                      own_objects_only=False if args.any_objects else None, spec_path=_spec_path(args.spec))
     if args.seed is not None:
         options.seed = args.seed
     if args.dry_run:
@@ -101,16 +104,15 @@ def _run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _drift(schema: str) -> int:
+def _drift(schema: str, spec_path: Path | None) -> int:
     """0: no drift; 1: differences (printed); 2: the schema could not be read."""
-    from contracts import drift
-    from posthog_spec import default_spec
+    from contracts import drift, specs
 
     try:
         theirs = drift.load(schema)
     except (OSError, ValueError, httpx.HTTPError) as problem:
         raise UsageError(f"cannot read {schema}: {problem}")
-    differences = drift.compare(default_spec().document, theirs)
+    differences = drift.compare(specs.load(_spec_path(spec_path)).document, theirs)
     print(drift.render(differences))
     return 1 if differences else 0
 
@@ -142,6 +144,12 @@ def _key_from_config(entry: dict[str, Any]) -> Key:
         raise UsageError(f"a [[keys]] entry has no value (env {entry.get('env')!r} is unset)")
     teams = entry.get("scoped_teams")
     return Key(value, tuple(entry.get("scopes", ())), tuple(teams) if teams else None)
+
+
+def _spec_path(path: Path | None) -> Path | None:
+    if path is not None and not path.is_file():
+        raise UsageError(f"no spec at {path}")
+    return path
 
 
 def _config(path: Path | None) -> dict[str, Any]:

@@ -26,6 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--posthog-suites", default=",".join(SUITES), help="comma-separated suites")
     group.addoption("--posthog-examples", type=int, default=25, help="conformance examples per operation")
     group.addoption("--posthog-seed", type=int, help="seed of every suite")
+    group.addoption("--posthog-spec", help="the spec to hold the target to (default: the checkout's spec/openapi.yaml)")
 
 
 class ContractsFailed(Exception):
@@ -47,6 +48,7 @@ class ContractsRunner:
             app=app,
         )
         seed = self.config.getoption("posthog_seed")
+        options.setdefault("spec_path", self.config.getoption("posthog_spec"))
         settings = Options(examples=self.config.getoption("posthog_examples"), **options)
         if seed is not None:
             settings.seed = seed

@@ -85,6 +85,7 @@ def plan(target: Target, options: Options) -> str:
     writes = [op for op in operations if op.is_write]
     lines = [
         f"posthog-contracts plan for {target.base_url}, project {target.project_id} (seed {options.seed})",
+        f"spec: {ctx.spec_path}",
         f"keys: {', '.join(str(k) for k in target.keys) or 'minted by the mock (only the toolkit mock can mint keys)'}",
         f"session: {'given' if target.session_cookie else 'none (session-only operations checked only for refusing keys)'}",
         f"suites: {', '.join(options.suites)}",
