@@ -97,7 +97,7 @@ def delete_is_405(ctx: Any, response: Any, case: Any) -> None:
         return None
     if response.status_code != op.success_status() and response.status_code in op.documented_statuses():
         return None
-    _answers_with_an_empty_success(case, response, op, "DELETE on an insight", " (soft delete is PATCH deleted=true)")
+    _answers_with_an_empty_success("delete_is_405", case, response, op, "DELETE on an insight", " (soft delete is PATCH deleted=true)")
     return None
 
 
@@ -107,7 +107,7 @@ def viewed_is_201(ctx: Any, response: Any, case: Any) -> None:
     op = specs.called_operation(case)
     if op is None or op.base_id != "insights_viewed_create" or not _succeeded(response.status_code):
         return None
-    _answers_with_an_empty_success(case, response, op, "viewed")
+    _answers_with_an_empty_success("viewed_is_201", case, response, op, "viewed")
     return None
 
 
@@ -158,7 +158,7 @@ def configuration(keys: list[Key]) -> dict[str, Any]:
     return section
 
 
-def _answers_with_an_empty_success(case: Any, response: Any, op: Operation, doing: str, hint: str = "") -> None:
+def _answers_with_an_empty_success(check: str, case: Any, response: Any, op: Operation, doing: str, hint: str = "") -> None:
     expected = op.success_status()
     if response.status_code != expected:
         message = f"{doing} answered {response.status_code}; PostHog answers {expected} with an empty body{hint}"
@@ -167,7 +167,8 @@ def _answers_with_an_empty_success(case: Any, response: Any, op: Operation, doin
     else:
         return
     raise WrongSuccessAnswer(operation=case.operation.label, status_code=response.status_code, expected_status=expected,
-                             body_length=len(response.content or b""), message=message)
+                             body_length=len(response.content or b""), message=message,
+                             title=f"{WrongSuccessAnswer.kind_title} (`{check}`)")
 
 
 def _scope_problem(op: Operation, texts: Catalogue, scopes: tuple[str, ...] | None, status: int,
