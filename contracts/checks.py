@@ -1,9 +1,11 @@
 """The must-haves as named schemathesis checks: registered on import, so they also run in a
 plain `schemathesis run` with `SCHEMATHESIS_HOOKS=contracts.checks` (select them with `-c`).
 
-Checks look at one response; what a key may do is known for the keys the runner registers
-(`know_key`), or from POSTHOG_CONTRACTS_KEY_SCOPES ("scope,scope" of the bearer key) when
-schemathesis is run directly.
+Each check reads statuses and texts from the spec of the schema under test (contracts/specs.py)
+and raises a typed failure carrying what it saw, as schemathesis's own checks do. What a key may
+do reaches `scopes_enforced` through the run's configuration (`[checks.scopes_enforced] keys`:
+the sha256 of each key and its scopes, so no key sits in the configuration), or from
+POSTHOG_CONTRACTS_KEY_SCOPES ("scope,scope" of the bearer key) when schemathesis is run directly.
 """
 
 from __future__ import annotations
@@ -13,40 +15,99 @@ import os
 from typing import Any
 
 import schemathesis
+from schemathesis.core.failures import Failure, Severity
 
-from contracts import rules
+from contracts import specs
+from contracts.target import Key, fingerprint
+from posthog_spec import Catalogue, Operation, key_refusal, key_refusal_text
 
-ERROR_KEYS = {"type", "code", "detail", "attr"}
-ERROR_TYPES = {"validation_error", "authentication_error", "invalid_request", "throttled_error", "server_error"}
-KNOWN_KEYS: dict[str, tuple[str, ...]] = {}
+KEY_SCOPES_ENV = "POSTHOG_CONTRACTS_KEY_SCOPES"
+ERROR_BODY = {"$ref": "#/components/schemas/Error"}
+CALLER_REFUSALS = ("not_authenticated", "invalid_key")  # who is calling, not what the key may do
+CUSTOM = "ST901"  # schemathesis's code for every custom check
 
 
-def know_key(value: str, scopes: tuple[str, ...]) -> None:
-    """Tell scopes_enforced what a key may do."""
-    KNOWN_KEYS[value] = scopes
+class WrongSuccessAnswer(Failure):
+    """An operation that did its job answered otherwise than PostHog: another status, or a body
+    where PostHog's is empty."""
+
+    code = CUSTOM
+    checks = ("delete_is_405", "viewed_is_201")
+    kind_title = "Not PostHog's answer"
+
+    __slots__ = ("status_code", "expected_status", "body_length")
+
+    def __init__(self, *, operation: str, status_code: int, expected_status: int, body_length: int, message: str,
+                 title: str | None = None, case_id: str | None = None) -> None:
+        super().__init__(operation=operation, title=title, message=message, case_id=case_id, severity=Severity.MEDIUM)
+        self.status_code = status_code
+        self.expected_status = expected_status
+        self.body_length = body_length
+
+    @property
+    def _unique_key(self) -> str:
+        return f"{self.status_code}|{bool(self.body_length)}"
+
+
+class ScopeNotEnforced(Failure):
+    """A key was refused when PostHog lets it pass, let pass when PostHog refuses it, or refused
+    in other words than PostHog's (fact sheet §5.2)."""
+
+    code = CUSTOM
+    checks = ("scopes_enforced",)
+    kind_title = "Key refused otherwise than by PostHog's scope rule"
+
+    __slots__ = ("status_code", "detail", "expected_detail", "scopes")
+
+    def __init__(self, *, operation: str, status_code: int, detail: str | None, expected_detail: str | None,
+                 scopes: tuple[str, ...] | None, message: str, title: str | None = None, case_id: str | None = None) -> None:
+        super().__init__(operation=operation, title=title, message=message, case_id=case_id, severity=Severity.HIGH)
+        self.status_code = status_code
+        self.detail = detail
+        self.expected_detail = expected_detail
+        self.scopes = scopes
+
+    @property
+    def _unique_key(self) -> str:
+        return f"{self.status_code}|{self.expected_detail}"
+
+
+class MalformedErrorBody(Failure):
+    """A 4xx body that is not PostHog's error body (the spec's `Error`: type, code, detail, attr)."""
+
+    code = CUSTOM
+    checks = ("error_body_shape",)
+    kind_title = "Not PostHog's error body"
+
+    __slots__ = ("status_code", "problems")
+
+    def __init__(self, *, operation: str, status_code: int, problems: list[str], message: str,
+                 title: str | None = None, case_id: str | None = None) -> None:
+        super().__init__(operation=operation, title=title, message=message, case_id=case_id, severity=Severity.MEDIUM)
+        self.status_code = status_code
+        self.problems = problems
 
 
 @schemathesis.check
 def delete_is_405(ctx: Any, response: Any, case: Any) -> None:
-    """Hard delete of an insight is refused with 405 and an empty body (ForbidDestroyModel)."""
-    if _operation_id(case) != "insights_destroy" or response.status_code in (401, 403, 404, 429):
+    """Hard delete of an insight is refused with the spec's `x-always` status and an empty body
+    (ForbidDestroyModel); the other statuses it documents refuse the caller before that."""
+    op = specs.called_operation(case)
+    if op is None or op.base_id != "insights_destroy":
         return None
-    if response.status_code != 405:
-        raise AssertionError(f"DELETE on an insight answered {response.status_code}; PostHog answers 405 (soft delete is PATCH deleted=true)")
-    if response.content:
-        raise AssertionError("DELETE on an insight answered 405 with a body; PostHog's 405 is empty")
+    if response.status_code != op.success_status() and response.status_code in op.documented_statuses():
+        return None
+    _answers_with_an_empty_success("delete_is_405", case, response, op, "DELETE on an insight", " (soft delete is PATCH deleted=true)")
     return None
 
 
 @schemathesis.check
 def viewed_is_201(ctx: Any, response: Any, case: Any) -> None:
-    """Recording views answers 201 with an empty body, whatever ids were dropped."""
-    if _operation_id(case) != "insights_viewed_create" or not 200 <= response.status_code < 300:
+    """Recording views succeeds with the spec's status and an empty body, whatever ids were dropped."""
+    op = specs.called_operation(case)
+    if op is None or op.base_id != "insights_viewed_create" or not _succeeded(response.status_code):
         return None
-    if response.status_code != 201:
-        raise AssertionError(f"viewed answered {response.status_code}; PostHog answers 201 with an empty body")
-    if response.content:
-        raise AssertionError("viewed answered 201 with a body; PostHog's is empty")
+    _answers_with_an_empty_success("viewed_is_201", case, response, op, "viewed")
     return None
 
 
@@ -54,63 +115,96 @@ def viewed_is_201(ctx: Any, response: Any, case: Any) -> None:
 def scopes_enforced(ctx: Any, response: Any, case: Any) -> None:
     """A key is refused exactly when it lacks the operation's scope (or keys may not call it)."""
     key = _bearer(response)
-    if key is None or response.status_code in (401, 429):
+    op = specs.called_operation(case)
+    if key is None or op is None:
         return None
-    body = _json(response)
-    body = body if isinstance(body, dict) else {}
-    detail = body.get("detail")
-    if response.status_code == 403 and body.get("code") in ("authentication_failed", "not_authenticated"):
-        return None  # an unknown key: who the caller is, not what the key may do
-    if not _operation_id(case):
+    texts = specs.of_case(case).texts
+    detail = _detail(response)
+    if response.status_code in {texts[name].status for name in (*CALLER_REFUSALS, "throttled")}:
         return None
-    op = rules.operation(case.operation.definition.raw["operationId"])
-    scopes = KNOWN_KEYS.get(key) or _scopes_from_env()
-    if scopes is None:
-        if response.status_code == 403 and rules.texts()["missing_scope"].match(detail) is not None:
-            expected = rules.texts()["missing_scope"].fill(scope=op.required_scope)
-            if detail != expected:
-                raise AssertionError(f"refused for the wrong scope: {detail!r}; this operation needs {op.required_scope!r}")
-        return None
-    expected = rules.key_refusal(op, scopes)
-    if expected is not None:
-        if response.status_code != 403 or detail != expected:
-            raise AssertionError(
-                f"a key with scopes {sorted(scopes)} must get 403 {expected!r} here; got {response.status_code} {detail!r}"
-            )
-    elif response.status_code == 403 and detail and rules.is_scope_refusal(detail) and rules.texts()["other_project"].match(detail) is None:
-        raise AssertionError(f"a key with scopes {sorted(scopes)} may call this operation; it was refused: {detail!r}")
+    if texts.recognise(detail, *CALLER_REFUSALS):
+        return None  # an unknown key (answered 403 on insights): who the caller is
+    scopes = _known_scopes(ctx, key)
+    problem = _scope_problem(op, texts, scopes, response.status_code, detail)
+    if problem is not None:
+        expected, message = problem
+        raise ScopeNotEnforced(operation=case.operation.label, status_code=response.status_code, detail=detail,
+                               expected_detail=expected, scopes=scopes, message=message)
     return None
 
 
 @schemathesis.check
 def error_body_shape(ctx: Any, response: Any, case: Any) -> None:
-    """Every 4xx with a body is PostHog's {type, code, detail, attr}."""
+    """Every 4xx with a body is PostHog's error body, as the spec's `Error` schema states it."""
     if not 400 <= response.status_code < 500 or not response.content or case.method.upper() == "HEAD":
         return None
     body = _json(response)
-    if not isinstance(body, dict):
-        raise AssertionError(f"{response.status_code} body is not a JSON object: {response.content[:200]!r}")
-    missing = ERROR_KEYS - body.keys()
-    if missing:
-        raise AssertionError(f"{response.status_code} body lacks {sorted(missing)}: {body}")
-    extra = body.keys() - ERROR_KEYS - {"extra"}
-    if extra:
-        raise AssertionError(f"{response.status_code} body has unexpected keys {sorted(extra)}: {body}")
-    if body["type"] not in ERROR_TYPES or not isinstance(body["code"], str) or not isinstance(body["detail"], str):
-        raise AssertionError(f"{response.status_code} body has wrong types or an unknown type: {body}")
-    if body["attr"] is not None and not isinstance(body["attr"], str):
-        raise AssertionError(f"{response.status_code} body's attr must be a string or null: {body}")
+    problems = [error.message for error in specs.of_case(case).validator(ERROR_BODY).iter_errors(body)]
+    if problems:
+        shown = body if isinstance(body, dict) else response.content[:200]
+        raise MalformedErrorBody(operation=case.operation.label, status_code=response.status_code, problems=problems,
+                                 message=f"{response.status_code} body is not PostHog's error body: {'; '.join(problems)}\n{shown!r}")
     return None
 
 
 NAMES = ["delete_is_405", "viewed_is_201", "scopes_enforced", "error_body_shape"]
 
 
-def _operation_id(case: Any) -> str:
-    """The canonical id of the operation the request really called ("" for another method)."""
-    if case.method.upper() != case.operation.method.upper():
-        return ""  # e.g. an undeclared method sent to the operation's path
-    return rules.canonical_id(case.operation.definition.raw.get("operationId", ""))
+def configuration(keys: list[Key]) -> dict[str, Any]:
+    """The `checks` section of a schemathesis configuration enabling these checks, telling
+    `scopes_enforced` what each key may do (by fingerprint)."""
+    section: dict[str, Any] = {name: {"enabled": True} for name in NAMES}
+    section["scopes_enforced"]["keys"] = {key.fingerprint: list(key.scopes) for key in keys}
+    return section
+
+
+def _answers_with_an_empty_success(check: str, case: Any, response: Any, op: Operation, doing: str, hint: str = "") -> None:
+    expected = op.success_status()
+    if response.status_code != expected:
+        message = f"{doing} answered {response.status_code}; PostHog answers {expected} with an empty body{hint}"
+    elif response.content:
+        message = f"{doing} answered {expected} with a body; PostHog's {expected} is empty"
+    else:
+        return
+    raise WrongSuccessAnswer(operation=case.operation.label, status_code=response.status_code, expected_status=expected,
+                             body_length=len(response.content or b""), message=message,
+                             title=f"{WrongSuccessAnswer.kind_title} (`{check}`)")
+
+
+def _scope_problem(op: Operation, texts: Catalogue, scopes: tuple[str, ...] | None, status: int,
+                   detail: str | None) -> tuple[str | None, str] | None:
+    """What was wrong with this answer to a key with these scopes (the detail PostHog would have
+    sent, and a message), or None. With the scopes unknown, only a missing-scope refusal can be
+    judged: it must name the scope this operation needs."""
+    missing_scope = texts["missing_scope"]
+    if scopes is None:
+        expected = missing_scope.fill(scope=op.required_scope)
+        if status == missing_scope.status and missing_scope.match(detail) is not None and detail != expected:
+            return expected, f"refused for the wrong scope: {detail!r}; this operation needs {op.required_scope!r}"
+        return None
+    said = key_refusal(op, texts, scopes)
+    if said is not None:
+        if status != said.status or detail != said.detail:
+            return said.detail, f"a key with scopes {sorted(scopes)} must get {said.status} {said.detail!r} here; got {status} {detail!r}"
+        return None
+    refusal = key_refusal_text(texts, detail)
+    if refusal is not None and status == refusal.status and refusal.name != "other_project":
+        return None, f"a key with scopes {sorted(scopes)} may call this operation; it was refused: {detail!r}"
+    return None
+
+
+def _known_scopes(ctx: Any, key: str) -> tuple[str, ...] | None:
+    """The key's scopes as the run configured them, else as the environment says."""
+    known = ctx.config.custom_kwargs.get("scopes_enforced", {}).get("keys", {})
+    scopes = known.get(fingerprint(key))
+    if scopes is not None:
+        return tuple(scopes)
+    raw = os.environ.get(KEY_SCOPES_ENV)
+    return tuple(s.strip() for s in raw.split(",") if s.strip()) if raw else None
+
+
+def _succeeded(status: int) -> bool:
+    return status // 100 == 2
 
 
 def _bearer(response: Any) -> str | None:
@@ -120,9 +214,9 @@ def _bearer(response: Any) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _scopes_from_env() -> tuple[str, ...] | None:
-    raw = os.environ.get("POSTHOG_CONTRACTS_KEY_SCOPES")
-    return tuple(s.strip() for s in raw.split(",") if s.strip()) if raw else None
+def _detail(response: Any) -> str | None:
+    body = _json(response)
+    return body.get("detail") if isinstance(body, dict) else None
 
 
 def _json(response: Any) -> Any:

@@ -21,6 +21,7 @@ from contracts.runner import SUITES, Options, plan, run
 from contracts.target import Key, Target
 
 TOKENS_ENV = "POSTHOG_CONTRACTS_TOKENS"
+SPEC_HELP = "the spec to hold the target to (default: this checkout's spec/openapi.yaml)"
 
 
 class UsageError(Exception):
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
-        return _drift(args.schema)
+        return _drift(args.schema, args.spec)
     except UsageError as problem:
         print(f"posthog-contracts: {problem}", file=sys.stderr)
         return 2
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     drift_cmd = commands.add_parser("drift", help="compare our spec with PostHog's published OpenAPI document")
     drift_cmd.add_argument("--schema", required=True, help="PostHog's schema: a file (YAML or JSON) or a URL")
+    drift_cmd.add_argument("--spec", type=Path, help=SPEC_HELP)
     run_cmd = commands.add_parser("run", help="run the contract suites against a target")
     run_cmd.add_argument("--target", help="cloud-us, cloud-eu, or a base URL (same as --base-url)")
     run_cmd.add_argument("--base-url", help="e.g. http://127.0.0.1:8010")
@@ -55,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="a personal API key, optionally with its comma-separated scopes (repeatable)")
     run_cmd.add_argument("--token-scopes", help="scopes of a single --token given without them")
     run_cmd.add_argument("--session-cookie", help="a logged-in session cookie, for session-only operations")
+    run_cmd.add_argument("--spec", type=Path, help=SPEC_HELP)
     run_cmd.add_argument("--config", type=Path, help="TOML file: [target] base_url, project_id; [[keys]] value or env, scopes")
     run_cmd.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated, from {', '.join(SUITES)}")
     run_cmd.add_argument("--examples", type=int, default=25, help="conformance examples per operation (default 25)")
@@ -86,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
                       semantic_examples=args.semantic_examples, workers=args.workers, thorough=args.thorough,
                       operations=[o.strip() for o in args.operations.split(",")] if args.operations else None,
                       shrink=not args.no_shrink, read_only=args.read_only, rate_budget=args.rate_budget,
-                      own_objects_only=False if args.any_objects else None)
+                      own_objects_only=False if args.any_objects else None, spec_path=_spec_path(args.spec))
     if args.seed is not None:
         options.seed = args.seed
     if args.dry_run:
@@ -101,16 +104,15 @@ def _run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _drift(schema: str) -> int:
+def _drift(schema: str, spec_path: Path | None) -> int:
     """0: no drift; 1: differences (printed); 2: the schema could not be read."""
-    from contracts import drift
-    from posthog_spec import default_spec
+    from contracts import drift, specs
 
     try:
         theirs = drift.load(schema)
     except (OSError, ValueError, httpx.HTTPError) as problem:
         raise UsageError(f"cannot read {schema}: {problem}")
-    differences = drift.compare(default_spec().document, theirs)
+    differences = drift.compare(specs.load(_spec_path(spec_path)).document, theirs)
     print(drift.render(differences))
     return 1 if differences else 0
 
@@ -121,8 +123,11 @@ def build_target(args: argparse.Namespace) -> Target:
     base = args.base_url or args.target or target_cfg.get("base_url") or os.environ.get("POSTHOG_CONTRACTS_BASE_URL")
     if not base:
         raise UsageError("give --base-url (or --target cloud-us|cloud-eu|URL)")
-    keys = [_key_from_flag(flag, args.token_scopes if len(args.token) == 1 else None) for flag in args.token]
-    keys += [_key_from_flag(part) for part in os.environ.get(TOKENS_ENV, "").split(";") if part.strip()]
+    try:
+        keys = [Key.parse(flag, args.token_scopes if len(args.token) == 1 else None) for flag in args.token]
+        keys += [Key.parse(part) for part in os.environ.get(TOKENS_ENV, "").split(";") if part.strip()]
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
     keys += [_key_from_config(entry) for entry in config.get("keys", [])]
     target = Target(
         base_url=Target.resolve_base_url(base),
@@ -133,20 +138,18 @@ def build_target(args: argparse.Namespace) -> Target:
     return target
 
 
-def _key_from_flag(flag: str, scopes: str | None = None) -> Key:
-    value, _, listed = flag.partition("=")
-    listed = listed or scopes
-    if not listed:
-        raise UsageError("every key needs its scopes: --token KEY=scope,scope (or --token-scopes for a single key)")
-    return Key(value.strip(), tuple(s.strip() for s in listed.split(",") if s.strip()))
-
-
 def _key_from_config(entry: dict[str, Any]) -> Key:
     value = entry.get("value") or os.environ.get(entry.get("env", ""), "")
     if not value:
         raise UsageError(f"a [[keys]] entry has no value (env {entry.get('env')!r} is unset)")
     teams = entry.get("scoped_teams")
     return Key(value, tuple(entry.get("scopes", ())), tuple(teams) if teams else None)
+
+
+def _spec_path(path: Path | None) -> Path | None:
+    if path is not None and not path.is_file():
+        raise UsageError(f"no spec at {path}")
+    return path
 
 
 def _config(path: Path | None) -> dict[str, Any]:

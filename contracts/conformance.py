@@ -10,7 +10,6 @@ everything everywhere. Examples and fuzzing always run on every operation.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import schemathesis
@@ -18,86 +17,77 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.errors import NoLinksFound
 from schemathesis.engine import Status, events, from_schema
 
-from contracts import checks, hooks, rules
+from contracts import checks, hooks
+from contracts.context import RunContext
+from contracts.pacing import schemathesis_rates
 from contracts.report import Failure, SuiteResult
-from contracts.safety import Safety
-from contracts.target import Target
-from posthog_spec import default_spec_path
+from posthog_spec import Operation
 
 QUERY_BODY_OPERATIONS = ["insights_create", "insights_update", "insights_partial_update", "insights_generate_metadata_create"]
-ALWAYS_405 = ["insights_destroy"]
 
 
-def run(target: Target, *, seed: int, examples: int, workers: int = 1, thorough: bool = False,
-        operations: list[str] | None = None, shrink: bool = True, safety: Safety | None = None,
-        pacing: list[dict[str, Any]] | None = None) -> SuiteResult:
-    """`operations`: canonical operation ids to test (both prefixes of each); default all.
-    `pacing`: `[[operations]]` entries with a `rate-limit` per throttle class (contracts/pacing.py)."""
-    result = SuiteResult("conformance")
-    started = time.monotonic()
-    safety = safety or Safety()
-    key = target.broadest_key()
-    checks.know_key(key.value, key.scopes)
-    settings = config(target, seed=seed, examples=examples, workers=workers, thorough=thorough,
-                      extra_operations=[*safety.conformance_operations(), *(pacing or [])], only=operations, shrink=shrink)
-    settings["phases"].update(safety.conformance_phases())
-    schema = schemathesis.openapi.from_path(str(default_spec_path()), config=SchemathesisConfig.from_dict(settings))
-    if target.app is not None:
-        schema.app = target.app
-    # schemathesis marks each hook function, so these are plain functions, not bound methods.
-    def map_case(context: Any, case: Any) -> Any:
-        return safety.aim_case(context, hooks.within_posthog_rules(context, case))
+def run(ctx: RunContext) -> SuiteResult:
+    """Every operation the run is pointed at (`Options.operations`, both prefixes of each)."""
+    seed, safety = ctx.options.seed, ctx.safety
+    with ctx.suite("conformance") as (result, _):
+        schema = schemathesis.openapi.from_path(str(ctx.spec_path), config=SchemathesisConfig.from_dict(config(ctx)))
+        if ctx.target.app is not None:
+            schema.app = ctx.target.app
 
-    def after_call(context: Any, case: Any, response: Any) -> None:
-        safety.remember_created(context, case, response)
+        # schemathesis marks each hook function, so these are plain functions, not bound methods.
+        def map_case(context: Any, case: Any) -> Any:
+            return safety.aim_case(context, hooks.within_posthog_rules(context, case))
 
-    schema.hook("map_case")(map_case)
-    schema.hook("after_call")(after_call)
-    for event in from_schema(schema).execute():
-        if isinstance(event, events.ScenarioFinished):
-            _collect(result, event, seed)
-        elif isinstance(event, events.NonFatalError) and isinstance(event.value, NoLinksFound):
-            result.notes.append("stateful phase skipped: no links among the chosen operations")
-        elif isinstance(event, events.NonFatalError):
-            result.fail(Failure("conformance", event.label, "error", f"{event.info.title}: {event.info}", seed=seed))
-        elif isinstance(event, events.FatalError):
-            result.fail(Failure("conformance", "run", "fatal error", repr(event.exception), seed=seed))
-        elif isinstance(event, events.RateLimitRetry):
-            result.notes.append(f"429 on {event.operation}: waited {event.delay:.1f} s ({event.retries_left} retries left)")
-    result.duration = time.monotonic() - started
+        def after_call(context: Any, case: Any, response: Any) -> None:
+            safety.remember_created(context, case, response)
+
+        schema.hook("map_case")(map_case)
+        schema.hook("after_call")(after_call)
+        for event in from_schema(schema).execute():
+            if isinstance(event, events.ScenarioFinished):
+                _collect(result, event, seed)
+            elif isinstance(event, events.NonFatalError) and isinstance(event.value, NoLinksFound):
+                result.notes.append("stateful phase skipped: no links among the chosen operations")
+            elif isinstance(event, events.NonFatalError):
+                result.fail(Failure("conformance", event.label, "error", f"{event.info.title}: {event.info}", seed=seed))
+            elif isinstance(event, events.FatalError):
+                result.fail(Failure("conformance", "run", "fatal error", repr(event.exception), seed=seed))
+            elif isinstance(event, events.RateLimitRetry):
+                result.notes.append(f"429 on {event.operation}: waited {event.delay:.1f} s ({event.retries_left} retries left)")
     return result
 
 
-def config(target: Target, *, seed: int, examples: int, workers: int, thorough: bool,
-           extra_operations: list[dict[str, Any]], only: list[str] | None = None, shrink: bool = True) -> dict[str, Any]:
+def config(ctx: RunContext) -> dict[str, Any]:
     """The schemathesis configuration of a run (the same as a `schemathesis.toml` would say)."""
-    key = target.broadest_key()
-    auth: dict[str, Any] = {"PersonalAPIKeyAuth": {"bearer": key.value}}
+    options, spec, target = ctx.options, ctx.spec, ctx.target
+    auth: dict[str, Any] = {"PersonalAPIKeyAuth": {"bearer": ctx.key.value}}
     if target.session_cookie:
         auth["SessionAuth"] = {"api_key": target.session_cookie}
-    spec = rules.spec()
     operations: list[dict[str, Any]] = [
-        # Documented as always 405, so valid data is refused by design (stack notes, pitfall 10).
-        {"include-operation-id": both(ALWAYS_405),
-         "checks": {"positive_data_acceptance": {"expected-statuses": ["401", "403", "404", "405", "429"]}}},
+        # Documented as always refused, so valid data is refused by design (stack notes, pitfall 10).
+        {"include-operation-id": [op.operation_id],
+         "checks": {"positive_data_acceptance": {"expected-statuses": sorted(map(str, op.documented_statuses()))}}}
+        for op in spec.operations if _always_refused(op)
     ]
-    if not thorough:
+    if not options.thorough:
         # The deprecated /environments/ copies run the canonical operations under another prefix:
         # the default profile fuzzes them lightly, and leaves the coverage phase to the canonical ones.
         deprecated = sorted(op.operation_id for op in spec.operations if op.deprecated)
         operations.append({"include-operation-id": deprecated, "phases": {"coverage": {"enabled": False}},
-                           "generation": {"max-examples": max(5, examples // 5)}})
+                           "generation": {"max-examples": max(5, options.examples // 5)}})
         operations.append({"include-operation-id": QUERY_BODY_OPERATIONS, "phases": {"coverage": {"enabled": False}}})
-    operations += extra_operations
-    if only:
-        operations.append({"exclude-operation-id": both(only), "enabled": False})
+    operations += ctx.safety.conformance_operations()
+    if ctx.pacer:
+        operations += schemathesis_rates(ctx.operations(), ctx.pacer.fraction, options.examples)
+    if options.operations:
+        operations.append({"exclude-operation-id": spec.under_both_prefixes(options.operations), "enabled": False})
     data: dict[str, Any] = {
-        "seed": seed,
-        "workers": workers,
-        "generation": {"max-examples": examples, "allow-extra-parameters": False, "no-shrink": not shrink},
+        "seed": options.seed,
+        "workers": options.workers,
+        "generation": {"max-examples": options.examples, "allow-extra-parameters": False, "no-shrink": not options.shrink},
         "auth": {"openapi": auth},
-        "checks": {name: {"enabled": True} for name in checks.NAMES},
-        "phases": {"stateful": {"inference": {"algorithms": ["location-headers"]}}},
+        "checks": checks.configuration(target.keys),
+        "phases": {"stateful": {"inference": {"algorithms": ["location-headers"]}}, **ctx.safety.conformance_phases()},
         "operations": operations,
     }
     if target.app is None:
@@ -105,9 +95,10 @@ def config(target: Target, *, seed: int, examples: int, workers: int, thorough: 
     return data
 
 
-def both(operation_ids: list[str]) -> list[str]:
-    """The operations under both prefixes."""
-    return [i for op_id in operation_ids for i in (op_id, rules.ENVIRONMENTS + op_id)]
+def _always_refused(op: Operation) -> bool:
+    """The spec marks a response `x-always` where PostHog answers nothing else to valid data
+    (insights_destroy: a hard delete is always 405)."""
+    return any(response.get("x-always") for response in op.responses.values())
 
 
 def _collect(result: SuiteResult, event: Any, seed: int) -> None:

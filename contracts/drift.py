@@ -1,4 +1,5 @@
-"""Drift: where our spec and PostHog's published OpenAPI document disagree on insights and elements.
+"""Drift: where our spec and PostHog's published OpenAPI document disagree, for the insights and
+elements operations.
 
 Compared per operation (matched by method and path, whatever the path parameters are called):
 the operation itself, its query parameters (presence, type, required), request and response

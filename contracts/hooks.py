@@ -2,10 +2,10 @@
 
 A schema-valid body may still break two of them, and PostHog (the mock too) refuses it with a
 400 by design: that is no failure of positive-data acceptance, so positive cases are kept inside:
-- an insight's `dashboards` must name dashboards that exist ("Dashboard not found: ..."): sent
+- an insight's `dashboards` must name dashboards that exist (text `dashboard_not_found`): sent
   as `[]`;
-- bulk_update_tags refuses more than 10000 changes (ids × distinct normalised tags): tags are
-  dropped until the request is within the limit.
+- bulk_update_tags refuses more changes (ids × distinct normalised tags) than its body schema's
+  `x-max-changes` (text `too_many_tag_changes`): tags are dropped until the request is within it.
 Negative cases are left exactly as generated.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 
 from schemathesis.generation import GenerationMode
 
-from contracts import rules
+from contracts import specs
 
-MAX_TAG_CHANGES = 10_000
 WRITES_WITH_DASHBOARDS = {"insights_create", "insights_update", "insights_partial_update"}
+BULK_TAGS = "insights_bulk_update_tags_create"
 
 
 def within_posthog_rules(context: Any, case: Any) -> Any:
@@ -26,19 +26,20 @@ def within_posthog_rules(context: Any, case: Any) -> Any:
     mode = getattr(getattr(case.meta, "generation", None), "mode", None)
     if mode != GenerationMode.POSITIVE or not isinstance(case.body, dict):
         return case
-    operation_id = rules.canonical_id(case.operation.definition.raw.get("operationId", ""))
-    if operation_id in WRITES_WITH_DASHBOARDS and case.body.get("dashboards"):
+    spec = specs.of_case(case)
+    operation = spec.operation(case.operation.definition.raw["operationId"])
+    if operation.base_id in WRITES_WITH_DASHBOARDS and case.body.get("dashboards"):
         case.body = {**case.body, "dashboards": []}
-    if operation_id == "insights_bulk_update_tags_create":
-        case.body = within_tag_change_limit(case.body)
+    if operation.base_id == BULK_TAGS:
+        case.body = within_tag_change_limit(case.body, spec.resolve(operation.body_schema)["x-max-changes"])
     return case
 
 
-def within_tag_change_limit(body: dict[str, Any]) -> dict[str, Any]:
+def within_tag_change_limit(body: dict[str, Any], limit: int) -> dict[str, Any]:
     ids, tags = body.get("ids"), body.get("tags")
     if not isinstance(ids, list) or not isinstance(tags, list):
         return body
     tags = list(tags)
-    while tags and len(ids) * len({t.strip().lower() for t in tags if isinstance(t, str) and t.strip()}) > MAX_TAG_CHANGES:
+    while tags and len(ids) * len({t.strip().lower() for t in tags if isinstance(t, str) and t.strip()}) > limit:
         tags.pop()
     return {**body, "tags": tags}

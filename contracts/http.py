@@ -1,14 +1,13 @@
 """Requests for the hypothesis suites: a curl line for each, and throttling honoured.
 
 PostHog throttles personal-API-key requests per key (fact sheet §7.3). A 429 is never a
-contract failure: the client waits as told (Retry-After, or the seconds in the detail), retries a
-bounded number of times, and counts it for the report.
+contract failure: the client waits as told (Retry-After, or the seconds in the spec's `throttled`
+text), retries a bounded number of times, and counts it for the report.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +16,7 @@ import httpx
 
 from contracts.pacing import Pacer
 from contracts.target import Key, Target
-
-WAIT_IN_DETAIL = re.compile(r"available in (\d+) seconds")
+from posthog_spec import PostHogText
 
 
 @dataclass
@@ -42,7 +40,10 @@ class Exchange:
 
 @dataclass
 class Client:
+    """Opens its connection at the first request, so a suite that never sends one costs nothing."""
+
     target: Target
+    throttle_text: PostHogText  # the spec's `throttled`: its status, and how long to wait in its detail
     max_retries: int = 5
     max_wait: float = 120.0
     throttled: int = 0
@@ -50,11 +51,11 @@ class Client:
     exchanges: list[Exchange] = field(default_factory=list)
     pacer: Pacer | None = None
 
-    def __post_init__(self) -> None:
-        self._http = self.target.client()
+    _http: httpx.Client | None = field(default=None, init=False, repr=False)
 
     def close(self) -> None:
-        self._http.close()
+        if self._http is not None:
+            self._http.close()
 
     def request(self, method: str, path: str, *, key: Key | None = None, session: bool = False,
                 params: dict[str, Any] | None = None, body: Any = None) -> Exchange:
@@ -66,11 +67,13 @@ class Client:
         if body is not None:
             headers["Content-Type"] = "application/json"
         content = json.dumps(body).encode() if body is not None else None
+        if self._http is None:
+            self._http = self.target.client()
         for attempt in range(self.max_retries + 1):
             if self.pacer:
                 self.pacer.before(method, path, key)
             response = self._http.request(method, path, params=params, content=content, headers=headers)
-            if response.status_code != 429 or attempt == self.max_retries:
+            if response.status_code != self.throttle_text.status or attempt == self.max_retries:
                 break
             wait = min(self._wait_for(response), self.max_wait)
             self.throttled += 1
@@ -85,13 +88,11 @@ class Client:
             return None
         return f"{self.throttled} throttled answers (429), waited {self.waited:.0f} s in all"
 
-    @staticmethod
-    def _wait_for(response: httpx.Response) -> float:
+    def _wait_for(self, response: httpx.Response) -> float:
         retry_after = response.headers.get("retry-after", "")
         if retry_after.isdigit():
             return float(retry_after)
         try:
-            found = WAIT_IN_DETAIL.search(response.json().get("detail", ""))
-        except (ValueError, AttributeError):
-            found = None
-        return float(found.group(1)) if found else 1.0
+            return float(self.throttle_text.match(response.json().get("detail"))["wait"])
+        except (ValueError, AttributeError, TypeError):  # no JSON, no such detail, or no number in it
+            return 1.0

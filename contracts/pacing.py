@@ -13,9 +13,7 @@ from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from typing import Callable
 
-from contracts import rules
-from posthog_spec import Operation, RateLimit
-from posthog_spec import Router
+from posthog_spec import Operation, RateLimit, Router
 
 
 # Requests per generated example, roughly: the case itself, and the checks' extra requests.
@@ -24,14 +22,12 @@ PLANNED_PER_EXAMPLE = 3
 
 @dataclass
 class Pacer:
+    router: Router  # which operation, hence which throttle classes, a request counts against
     fraction: float = 0.8
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     waited: float = 0.0
     history: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.router = Router(rules.spec().operations)
 
     def before(self, method: str, path: str, key: object) -> None:
         """Wait, if needed, before sending this request with this key."""

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from contracts.cli import UsageError, _key_from_flag
 from contracts.report import Redactor, Report
 from contracts.runner import SUITES, Options, run
 from contracts.target import Key, Target
@@ -27,6 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--posthog-suites", default=",".join(SUITES), help="comma-separated suites")
     group.addoption("--posthog-examples", type=int, default=25, help="conformance examples per operation")
     group.addoption("--posthog-seed", type=int, help="seed of every suite")
+    group.addoption("--posthog-spec", help="the spec to hold the target to (default: the checkout's spec/openapi.yaml)")
 
 
 class ContractsFailed(Exception):
@@ -48,6 +48,7 @@ class ContractsRunner:
             app=app,
         )
         seed = self.config.getoption("posthog_seed")
+        options.setdefault("spec_path", self.config.getoption("posthog_spec"))
         settings = Options(examples=self.config.getoption("posthog_examples"), **options)
         if seed is not None:
             settings.seed = seed
@@ -97,6 +98,6 @@ class SuiteItem(pytest.Item):
 
 def _keys(config: pytest.Config) -> list[Key]:
     try:
-        return [_key_from_flag(flag) for flag in config.getoption("posthog_token")]
-    except UsageError as problem:
+        return [Key.parse(flag) for flag in config.getoption("posthog_token")]
+    except ValueError as problem:
         raise pytest.UsageError(str(problem))

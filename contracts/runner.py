@@ -9,21 +9,29 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
-from contracts import conformance, rules, scopes, semantics
-from contracts.http import Client
-from contracts.pacing import Pacer, schemathesis_rates
+from contracts import conformance, scopes, semantics, specs
+from contracts.context import RunContext
+from contracts.pacing import Pacer
 from contracts.report import Report, SuiteResult
-from contracts.safety import RunRecord, Safety, clean_up
+from contracts.safety import Safety
 from contracts.target import Target
+from posthog_spec import Router
 
-SUITES = ("conformance", "scopes", "semantics")
+# Every suite is a function of the run; each decides for itself whether it can run against this target.
+SUITES: dict[str, Callable[[RunContext], SuiteResult]] = {
+    "conformance": conformance.run,
+    "scopes": scopes.run,
+    "semantics": semantics.run,
+}
 DEFAULT_RATE_BUDGET = 0.8
 
 
 @dataclass
 class Options:
-    suites: tuple[str, ...] = SUITES
+    suites: tuple[str, ...] = tuple(SUITES)
     seed: int = field(default_factory=lambda: random.randrange(2**31))
     examples: int = 25
     scope_examples: int = 300
@@ -35,35 +43,49 @@ class Options:
     read_only: bool = False
     own_objects_only: bool | None = None  # None: yes, unless the target is the toolkit's mock
     rate_budget: float | None = None  # fraction of PostHog's rates; None: 0.8, unpaced against the mock; 0: unpaced
+    spec_path: str | Path | None = None  # the spec to hold the target to; None: the checkout's spec/openapi.yaml
 
 
 def run(target: Target, options: Options) -> Report:
     target.prepare()
-    record = RunRecord()
-    safety = Safety(
-        read_only=options.read_only,
-        own_objects_only=(not target.is_mock) if options.own_objects_only is None else options.own_objects_only,
-        record=record,
-        project_id=target.project_id,
-    )
-    budget = _budget(options, target)
-    pacer = Pacer(budget, clock=target.monotonic, sleep=target.sleep) if budget else None
-    report = Report(target=target.base_url if target.app is None else f"{target.base_url} (in-process)", seed=options.seed)
+    ctx = run_context(target, options)
     try:
         for name in options.suites:
-            report.suites.append(_suite(name, target, options, safety, pacer))
+            ctx.report.suites.append(_suite(name)(ctx))
     finally:
         if not options.read_only:
-            report.cleanup = _clean_up(target, record, pacer)
-    return report
+            ctx.report.cleanup = ctx.clean_up()
+    return ctx.report
+
+
+def run_context(target: Target, options: Options) -> RunContext:
+    """The run's context; sends nothing (a dry run builds one too)."""
+    spec = specs.load(options.spec_path)
+    budget = _budget(options, target)
+    return RunContext(
+        target=target,
+        options=options,
+        spec=spec,
+        spec_path=specs.path_of(options.spec_path),
+        safety=Safety(
+            read_only=options.read_only,
+            own_objects_only=(not target.is_mock) if options.own_objects_only is None else options.own_objects_only,
+            project_id=target.project_id,
+            spec=spec,
+        ),
+        pacer=Pacer(Router(spec.operations), budget, clock=target.monotonic, sleep=target.sleep) if budget else None,
+        report=Report(target=target.base_url if target.app is None else f"{target.base_url} (in-process)", seed=options.seed),
+    )
 
 
 def plan(target: Target, options: Options) -> str:
     """What a run would do, without sending a single request (`--dry-run`)."""
-    operations = [op for op in rules.spec().operations if options.operations is None or op.base_id in options.operations]
+    ctx = run_context(target, options)
+    operations = ctx.operations()
     writes = [op for op in operations if op.is_write]
     lines = [
         f"posthog-contracts plan for {target.base_url}, project {target.project_id} (seed {options.seed})",
+        f"spec: {ctx.spec_path}",
         f"keys: {', '.join(str(k) for k in target.keys) or 'minted by the mock (only the toolkit mock can mint keys)'}",
         f"session: {'given' if target.session_cookie else 'none (session-only operations checked only for refusing keys)'}",
         f"suites: {', '.join(options.suites)}",
@@ -84,36 +106,14 @@ def plan(target: Target, options: Options) -> str:
     return "\n".join(lines)
 
 
-def _suite(name: str, target: Target, options: Options, safety: Safety, pacer: Pacer | None) -> SuiteResult:
-    if name == "conformance":
-        operations = [op for op in rules.spec().operations if options.operations is None or op.base_id in options.operations]
-        paced = schemathesis_rates(operations, pacer.fraction, options.examples) if pacer else []
-        return conformance.run(target, seed=options.seed, examples=options.examples, workers=options.workers,
-                               thorough=options.thorough, operations=options.operations, shrink=options.shrink,
-                               safety=safety, pacing=paced)
-    if name == "scopes":
-        if not target.is_mock and len(target.keys) < 2:
-            return SuiteResult("scopes", skipped="needs keys of different scopes (give several --token KEY=SCOPES)")
-        return scopes.run(target, seed=options.seed, examples=options.scope_examples, operations=options.operations,
-                          shrink=options.shrink, pacer=pacer, read_only=options.read_only)
-    if name == "semantics":
-        if options.read_only:
-            return SuiteResult("semantics", skipped="read-only: the semantic model needs to create and change insights")
-        return semantics.run(target, seed=options.seed, examples=options.semantic_examples, shrink=options.shrink,
-                             pacer=pacer, record=safety.record)
-    raise ValueError(f"unknown suite {name!r}; choose from {', '.join(SUITES)}")
+def _suite(name: str) -> Callable[[RunContext], SuiteResult]:
+    try:
+        return SUITES[name]
+    except KeyError:
+        raise ValueError(f"unknown suite {name!r}; choose from {', '.join(SUITES)}") from None
 
 
 def _budget(options: Options, target: Target) -> float | None:
     if options.rate_budget is not None:
         return options.rate_budget or None
     return None if target.is_mock else DEFAULT_RATE_BUDGET
-
-
-def _clean_up(target: Target, record: RunRecord, pacer: Pacer | None) -> str:
-    client = Client(target, pacer=pacer)
-    try:
-        deleted = clean_up(target, target.broadest_key(), record, client)
-    finally:
-        client.close()
-    return f"soft-deleted {deleted} insights this run left live (tag {record.tag})"

@@ -19,12 +19,13 @@ from typing import Any
 
 from schemathesis.generation import GenerationMode
 
-from contracts import rules
-from contracts.target import Key, Target
+from contracts.http import Client
+from contracts.target import Key
+from posthog_spec import Spec, canonical_id, default_spec
 
 WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
 ELEMENT_WRITES = ["elements_create", "elements_update", "elements_partial_update", "elements_destroy"]
-NO_SUCH_INSIGHT = 999_999_999_999
+NO_SUCH_INSIGHT = 999_999_999_999  # an id no insight has: aimed at, nothing can change
 ID_LISTS = ("ids", "insight_ids")
 
 
@@ -53,6 +54,7 @@ class Safety:
     own_objects_only: bool = False
     record: RunRecord = field(default_factory=RunRecord)
     project_id: str | None = None  # the target's project, where every write is sent
+    spec: Spec = field(default_factory=default_spec, repr=False)
 
     def conformance_operations(self) -> list[dict[str, Any]]:
         """schemathesis `[[operations]]` entries that keep conformance inside the rules."""
@@ -60,7 +62,7 @@ class Safety:
         if self.read_only:
             entries.append({"include-method": WRITE_METHODS, "enabled": False})
         elif self.own_objects_only:
-            entries.append({"include-operation-id": _both(ELEMENT_WRITES), "enabled": False})
+            entries.append({"include-operation-id": self.spec.under_both_prefixes(ELEMENT_WRITES), "enabled": False})
         return entries
 
     def conformance_phases(self) -> dict[str, Any]:
@@ -69,7 +71,7 @@ class Safety:
 
     def aim_case(self, context: Any, case: Any) -> Any:
         """A `map_case` hook: name what the run creates, and aim writes at what it created."""
-        operation_id = rules.canonical_id(case.operation.definition.raw.get("operationId", ""))
+        operation_id = canonical_id(case.operation.definition.raw.get("operationId", ""))
         positive = getattr(getattr(case.meta, "generation", None), "mode", None) == GenerationMode.POSITIVE
         if operation_id == "insights_create" and positive and isinstance(case.body, dict):
             tags = [t for t in case.body.get("tags", []) if isinstance(t, str)][:99]
@@ -89,7 +91,8 @@ class Safety:
 
     def remember_created(self, context: Any, case: Any, response: Any) -> None:
         """An `after_call` hook: keep the id of every insight the run created."""
-        if rules.canonical_id(case.operation.definition.raw.get("operationId", "")) == "insights_create" and response.status_code == 201:
+        operation = self.spec.operation(case.operation.definition.raw["operationId"])
+        if operation.base_id == "insights_create" and response.status_code == operation.success_status():
             try:
                 self.record.insights.add(int(response.json()["id"]))
             except (ValueError, KeyError, TypeError):
@@ -104,7 +107,7 @@ class Safety:
         number against the spec's string schema made a valid request "negative", and the server
         that rightly accepted it was reported for accepting invalid data.
         """
-        operation = rules.operation(case.operation.definition.raw.get("operationId", ""))
+        operation = self.spec.operation(case.operation.definition.raw["operationId"])
         name = operation.project_param
         if self.project_id is None or name is None or not isinstance(case.path_parameters, dict):
             return
@@ -113,6 +116,21 @@ class Safety:
         if isinstance(value, str) and (pattern is None or re.search(pattern, value)):
             case.path_parameters = {**{key: _as_sent(v) for key, v in case.path_parameters.items()}, name: self.project_id}
 
+    def clean_up(self, client: Client, key: Key) -> int:
+        """Soft-delete every live insight of this run (remembered, or found by its tag); how many."""
+        listing_op, update_op = self.spec.operation("insights_list"), self.spec.operation("insights_partial_update")
+        found = set(self.record.insights)
+        listing = client.request(listing_op.method, listing_op.path_for(project_id=self.project_id), key=key,
+                                 params={"tags": f'["{self.record.tag}"]', "limit": 1000})
+        if listing.response.status_code == listing_op.success_status():
+            found |= {item["id"] for item in listing.response.json().get("results", [])}
+        deleted = 0
+        for insight_id in sorted(found):
+            exchange = client.request(update_op.method, update_op.path_for(project_id=self.project_id, id=insight_id),
+                                      key=key, body={"deleted": True})
+            deleted += exchange.response.status_code == update_op.success_status()
+        return deleted
+
     def _own_insight(self) -> int:
         return min(self.record.insights) if self.record.insights else NO_SUCH_INSIGHT
 
@@ -120,21 +138,3 @@ class Safety:
 def _as_sent(value: Any) -> Any:
     """A path value as it goes over the wire: a number as its digits, anything else untouched."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def clean_up(target: Target, key: Key, record: RunRecord, client: Any) -> int:
-    """Soft-delete every live insight of this run (remembered, or found by its tag); how many."""
-    project = f"/api/projects/{target.project_id}/insights"
-    found = set(record.insights)
-    listing = client.request("GET", f"{project}/", key=key, params={"tags": f'["{record.tag}"]', "limit": 1000})
-    if listing.response.status_code == 200:
-        found |= {item["id"] for item in listing.response.json().get("results", [])}
-    deleted = 0
-    for insight_id in sorted(found):
-        exchange = client.request("PATCH", f"{project}/{insight_id}/", key=key, body={"deleted": True})
-        deleted += exchange.response.status_code == 200
-    return deleted
-
-
-def _both(operation_ids: list[str]) -> list[str]:
-    return [i for op_id in operation_ids for i in (op_id, rules.ENVIRONMENTS + op_id)]

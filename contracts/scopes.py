@@ -12,129 +12,119 @@ field. An allowed key then gets a 400 or 404; a refused one the 403 under test.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings, strategies as st
+from hypothesis import given, seed as hypothesis_seed, strategies as st
 
-from contracts import rules
-from contracts.http import Client
-from contracts.pacing import Pacer
+from contracts.checks import CALLER_REFUSALS
+from contracts.context import RunContext
 from contracts.report import CURL_MARK, SuiteResult, failure_from
-from contracts.semantics import hypothesis_phases
-from contracts.target import Key, Target
-from posthog_spec import Operation
+from contracts.safety import NO_SUCH_INSIGHT
+from contracts.target import Key
+from posthog_spec import Catalogue, Operation, Spec, key_refusal, key_refusal_text
 
 DECOY_SCOPES = ("dashboard:read", "feature_flag:write")
-NO_SUCH_INSIGHT = "999999999999"
 NO_SUCH_ELEMENT = 2**62
 INVALID = "deliberately invalid (posthog-contracts)"
 
 
-def run(target: Target, *, seed: int, examples: int, other_project: int | None = None,
-        operations: list[str] | None = None, shrink: bool = True, pacer: Pacer | None = None,
-        read_only: bool = False) -> SuiteResult:
-    """`operations`: canonical operation ids to draw from (both prefixes of each); default all.
-    `read_only`: only operations that read (the harmless writes are still writes)."""
-    result = SuiteResult("scopes")
-    started = time.monotonic()
-    chosen = [op for op in rules.spec().operations if (operations is None or op.base_id in operations)
-              and not (read_only and op.is_write)]
-    client = Client(target, pacer=pacer)
-    minted: dict[tuple, Key] = {}
+def run(ctx: RunContext) -> SuiteResult:
+    """Draws from the operations the run is pointed at (both prefixes of each); read-only, only
+    from those that read (the harmless writes are still writes)."""
+    target, spec = ctx.target, ctx.spec
+    if not target.is_mock and len(target.keys) < 2:
+        return SuiteResult("scopes", skipped="needs keys of different scopes (give several --token KEY=SCOPES)")
+    chosen = [op for op in ctx.operations() if not (ctx.options.read_only and op.is_write)]
+    keys = _minted_keys(ctx) if target.is_mock else st.sampled_from(target.keys)
+    with ctx.suite("scopes") as (result, client):
 
-    def key_for(scopes: tuple[str, ...], scoped_teams: tuple[int, ...] | None) -> Key:
-        if not target.is_mock:
-            raise AssertionError("only the mock mints keys")
-        wanted = (scopes, scoped_teams)
-        if wanted not in minted:
-            minted[wanted] = target.mint_key(list(scopes), list(scoped_teams) if scoped_teams else None)
-        return minted[wanted]
+        @hypothesis_seed(ctx.options.seed)
+        @ctx.hypothesis_settings(ctx.options.scope_examples)
+        @given(op=st.sampled_from(chosen), key=keys)
+        def property(op: Operation, key: Key) -> None:
+            method, path, params, body = harmless_request(op, target.project_id, spec)
+            exchange = client.request(method, path, key=key, params=params, body=body)
+            result.count(f"{op.method} {op.path}")
+            response = exchange.response
+            detail = _detail(response)
+            team = int(target.project_id) if op.project_param else None
+            expected = key_refusal(op, spec.texts, key.scopes, key.scoped_teams, team)
+            problem = None
+            if expected is not None and (response.status_code != expected.status or detail != expected.detail):
+                problem = (f"a key with {list(key.scopes)}{_scoped(key)} must get {expected.status} {expected.detail!r};"
+                           f" got {response.status_code} {detail!r}")
+            elif expected is None and _refused_for_the_key(response, detail, spec.texts):
+                problem = f"a key with {list(key.scopes)}{_scoped(key)} may call this operation; got {response.status_code} {detail!r}"
+            if problem:
+                raise AssertionError(f"{op.method} {op.path}: {problem}{CURL_MARK}{exchange.curl()}")
 
-    if target.is_mock:
-        every = list(rules.spec().operations)
-        pool = sorted({s for op in every for s in (op.key_scopes or ())} | _write_variants(every) | set(DECOY_SCOPES)) + ["*"]
-        elsewhere = other_project or int(target.project_id) + 1
-        keys = st.builds(
-            key_for,
-            st.sets(st.sampled_from(pool), min_size=1, max_size=3).map(lambda s: tuple(sorted(s))),
-            st.sampled_from([None, None, (elsewhere,)]),
-        )
-    else:
-        keys = st.sampled_from(target.keys)
-
-    @hypothesis_seed(seed)
-    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-              phases=hypothesis_phases(shrink))
-    @given(op=st.sampled_from(chosen), key=keys)
-    def property(op: Operation, key: Key) -> None:
-        method, path, params, body = harmless_request(op, target.project_id)
-        exchange = client.request(method, path, key=key, params=params, body=body)
-        result.count(f"{op.method} {op.path}")
-        response = exchange.response
-        detail = _detail(response)
-        team = int(target.project_id) if op.project_param else None
-        expected = rules.key_refusal(op, key.scopes, key.scoped_teams, team)
-        problem = None
-        if expected is not None and (response.status_code != 403 or detail != expected):
-            problem = f"a key with {list(key.scopes)}{_scoped(key)} must get 403 {expected!r}; got {response.status_code} {detail!r}"
-        elif expected is None and _refused_for_the_key(response, detail):
-            problem = f"a key with {list(key.scopes)}{_scoped(key)} may call this operation; got {response.status_code} {detail!r}"
-        if problem:
-            raise AssertionError(f"{op.method} {op.path}: {problem}{CURL_MARK}{exchange.curl()}")
-
-    try:
-        property()
-    except Exception as error:  # hypothesis re-raises the shrunk failures (several as a group)
-        for message in _messages(error):
-            result.fail(failure_from("scopes", "scope enforcement", message, seed))
-    finally:
-        client.close()
-    result.notes += filter(None, [client.throttling_note()])
-    result.duration = time.monotonic() - started
+        try:
+            property()
+        except Exception as error:  # hypothesis re-raises the shrunk failures (several as a group)
+            for message in _messages(error):
+                result.fail(failure_from("scopes", "scope enforcement", message, ctx.options.seed))
     return result
 
 
-def harmless_request(op: Operation, project_id: str) -> tuple[str, str, dict[str, Any], Any]:
+def harmless_request(op: Operation, project_id: str, spec: Spec) -> tuple[str, str, dict[str, Any], Any]:
     """A request that permissions judge like any other but that cannot change a thing."""
-    path = op.path
+    values: dict[str, Any] = {}
     for param in op.parameters:
         if param.location != "path":
             continue
         if param.name == op.project_param:
-            value = project_id
+            values[param.name] = project_id
         elif param.schema.get("type") == "integer":
-            value = str(NO_SUCH_ELEMENT)
+            values[param.name] = NO_SUCH_ELEMENT
         else:
-            value = NO_SUCH_INSIGHT
-        path = path.replace("{" + param.name + "}", value)
+            values[param.name] = NO_SUCH_INSIGHT
     params = {p.name: p.example for p in op.parameters if p.location == "query" and p.required}
-    body = invalid_body(op) if op.body_schema is not None else None
-    return op.method, path, params, body
+    body = invalid_body(op, spec) if op.body_schema is not None else None
+    return op.method, op.path_for(**values), params, body
 
 
-def invalid_body(op: Operation) -> dict[str, Any]:
+def invalid_body(op: Operation, spec: Spec) -> dict[str, Any]:
     """The spec's body with one field of the wrong type (and required fields left out)."""
-    properties = rules.spec().resolve(op.body_schema).get("properties", {})
+    properties = spec.resolve(op.body_schema).get("properties", {})
     for name, schema in properties.items():
-        types = rules.spec().resolve(schema).get("type")
+        types = spec.resolve(schema).get("type")
         types = types if isinstance(types, list) else [types]
         if types and "string" not in types and None not in types:
             return {name: INVALID}
     return {}
 
 
+def _minted_keys(ctx: RunContext) -> st.SearchStrategy[Key]:
+    """Keys with any scopes the spec names (and decoys), some scoped to another project: only the
+    mock mints keys. Each set of scopes is minted once."""
+    target = ctx.target
+    minted: dict[tuple[tuple[str, ...], tuple[int, ...] | None], Key] = {}
+
+    def key_for(scopes: tuple[str, ...], scoped_teams: tuple[int, ...] | None) -> Key:
+        if (scopes, scoped_teams) not in minted:
+            minted[(scopes, scoped_teams)] = target.mint_key(list(scopes), list(scoped_teams) if scoped_teams else None)
+        return minted[(scopes, scoped_teams)]
+
+    every = list(ctx.spec.operations)
+    pool = sorted({s for op in every for s in (op.key_scopes or ())} | _write_variants(every) | set(DECOY_SCOPES)) + ["*"]
+    elsewhere = int(target.project_id) + 1
+    return st.builds(
+        key_for,
+        st.sets(st.sampled_from(pool), min_size=1, max_size=3).map(lambda s: tuple(sorted(s))),
+        st.sampled_from([None, None, (elsewhere,)]),
+    )
+
+
 def _write_variants(operations: list[Operation]) -> set[str]:
     return {s.replace(":read", ":write") for op in operations for s in (op.key_scopes or ()) if s.endswith(":read")}
 
 
-def _refused_for_the_key(response: Any, detail: str | None) -> bool:
+def _refused_for_the_key(response: Any, detail: str | None, texts: Catalogue) -> bool:
     """401, or a 403 about the key itself (not e.g. an organization setting)."""
     if response.status_code == 401:
         return True
-    return response.status_code == 403 and detail is not None and (
-        rules.is_scope_refusal(detail)
-        or rules.texts().recognise(detail, "not_authenticated", "invalid_key") is not None
+    return response.status_code == 403 and (
+        key_refusal_text(texts, detail) is not None or texts.recognise(detail, *CALLER_REFUSALS) is not None
     )
 
 

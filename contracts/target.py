@@ -6,6 +6,7 @@ for keys with any scopes and for a session. Against PostHog, keys and their scop
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -23,6 +24,21 @@ class Key:
     value: str = field(repr=False)
     scopes: tuple[str, ...]
     scoped_teams: tuple[int, ...] | None = None
+
+    @classmethod
+    def parse(cls, flag: str, scopes: str | None = None) -> "Key":
+        """`KEY=scope,scope` as given on the command line (`--token`, `--posthog-token`) or in
+        POSTHOG_CONTRACTS_TOKENS; `scopes` stands in for a flag given without them."""
+        value, _, listed = flag.partition("=")
+        listed = listed or scopes
+        if not listed:
+            raise ValueError("every key needs its scopes: --token KEY=scope,scope (or --token-scopes for a single key)")
+        return cls(value.strip(), tuple(s.strip() for s in listed.split(",") if s.strip()))
+
+    @property
+    def fingerprint(self) -> str:
+        """What names the key where its value must not appear (the checks' configuration)."""
+        return fingerprint(self.value)
 
     @property
     def redacted(self) -> str:
@@ -65,7 +81,7 @@ class Target:
                 response = client.get(MOCK_DEMO)
             except httpx.HTTPError:
                 return False
-        self.is_mock = response.status_code == 200 and "keys" in _json(response)
+        self.is_mock = response.is_success and "keys" in _json(response)
         return self.is_mock
 
     def mint_key(self, scopes: list[str], scoped_teams: list[int] | None = None) -> Key:
@@ -101,6 +117,10 @@ class Target:
     def secrets(self) -> list[str]:
         """Every secret of this target, for redaction."""
         return [k.value for k in self.keys] + ([self.session_cookie] if self.session_cookie else [])
+
+
+def fingerprint(key_value: str) -> str:
+    return hashlib.sha256(key_value.encode()).hexdigest()
 
 
 def _json(response: httpx.Response) -> Any:

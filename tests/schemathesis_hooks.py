@@ -22,7 +22,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.generation.meta import negated_parameters
 
 from contracts.hooks import within_posthog_rules
-from posthog_spec import default_spec
+from contracts.specs import of_case
 
 PINNED = {("project_id", ParameterLocation.PATH), ("environment_id", ParameterLocation.PATH)}
 
@@ -44,7 +44,7 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
 
 
 def _path_valid_as_sent(case: Any) -> bool:
-    spec = default_spec()
+    spec = of_case(case)
     operation = spec.operation(case.operation.definition.raw["operationId"])
     for param in operation.parameters:
         if param.location != "path":

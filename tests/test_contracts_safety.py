@@ -121,7 +121,7 @@ def test_a_failure_mid_run_still_leaves_nothing_live(monkeypatch):
 
     def crash(*args, **kwargs):
         raise RuntimeError("injected failure after conformance created insights")
-    monkeypatch.setattr(runner.scopes, "run", crash)
+    monkeypatch.setitem(runner.SUITES, "scopes", crash)
     with pytest.raises(RuntimeError, match="injected"):
         run(Target(base_url="http://testserver", project_id="1", app=app), small(suites=("conformance", "scopes")))
     assert live_insights_created_since(app, started) == 0

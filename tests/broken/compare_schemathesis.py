@@ -21,9 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contracts.checks import KEY_SCOPES_ENV
 from mockserver import Settings, create_app
 from mockserver.seed import DEMO_KEYS
-from posthog_spec import default_spec_path
+from posthog_spec import default_spec, default_spec_path
 from tests.broken.variants import FAULTS, broken_app
 from tests.contracts_support import ThreadedServer
 
@@ -61,20 +62,23 @@ def main() -> int:
 
 
 def _schemathesis(base_url: str, cookie: str, operations: tuple[str, ...], examples: int, *, hooks: bool) -> tuple[int, list[str]]:
+    spec, key = default_spec(), DEMO_KEYS[0]
+    destroy = spec.operation("insights_destroy")
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "schemathesis.toml"
         config.write_text(
-            f'[auth.openapi.PersonalAPIKeyAuth]\nbearer = "{DEMO_KEYS[0].value}"\n'
+            f'[auth.openapi.PersonalAPIKeyAuth]\nbearer = "{key.value}"\n'
             f'[auth.openapi.SessionAuth]\napi_key = "{cookie}"\n'
             "[generation]\nallow-extra-parameters = false\n"
-            '[[operations]]\ninclude-operation-id = ["insights_destroy", "environments_insights_destroy"]\n'
-            'checks.positive_data_acceptance.expected-statuses = ["401", "403", "404", "405"]\n'
+            f"[[operations]]\ninclude-operation-id = {spec.under_both_prefixes([destroy.operation_id])}\n"
+            f"checks.positive_data_acceptance.expected-statuses = {sorted(map(str, destroy.documented_statuses()))}\n"
         )
         command = [str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config), "run",
                    str(default_spec_path()), "--url", base_url, "--checks", "all", "-n", str(examples), "--seed", "1",
                    "--phases", "examples,coverage,fuzzing",
-                   *[arg for op in operations for i in (op, f"environments_{op}") for arg in ("--include-operation-id", i)]]
-        env = {**os.environ, "SCHEMATHESIS_HOOKS": "contracts.checks"} if hooks else {
+                   *[arg for i in spec.under_both_prefixes(list(operations)) for arg in ("--include-operation-id", i)]]
+        # What the bearer key may do reaches scopes_enforced through the environment in a plain run.
+        env = {**os.environ, "SCHEMATHESIS_HOOKS": "contracts.checks", KEY_SCOPES_ENV: ",".join(key.scopes)} if hooks else {
             k: v for k, v in os.environ.items() if k != "SCHEMATHESIS_HOOKS"}
         done = subprocess.run(command, capture_output=True, text=True, timeout=1800, env=env, cwd=tmp)
         return done.returncode, sorted(set(m.strip() for m in CODE.findall(done.stdout)))
