@@ -19,11 +19,10 @@ from schemathesis.core.failures import Failure, Severity
 
 from contracts import specs
 from contracts.target import Key, fingerprint
-from posthog_spec import Catalogue, Operation, key_refusal, key_refusal_text
+from posthog_spec import CALLER_REFUSALS, Catalogue, Operation, key_refusal, key_refusal_text
 
 KEY_SCOPES_ENV = "POSTHOG_CONTRACTS_KEY_SCOPES"
 ERROR_BODY = {"$ref": "#/components/schemas/Error"}
-CALLER_REFUSALS = ("not_authenticated", "invalid_key")  # who is calling, not what the key may do
 CUSTOM = "ST901"  # schemathesis's code for every custom check
 
 

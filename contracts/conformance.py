@@ -21,7 +21,6 @@ from contracts import checks, hooks
 from contracts.context import RunContext
 from contracts.pacing import schemathesis_rates
 from contracts.report import Failure, SuiteResult
-from posthog_spec import Operation
 
 QUERY_BODY_OPERATIONS = ["insights_create", "insights_update", "insights_partial_update", "insights_generate_metadata_create"]
 
@@ -67,7 +66,7 @@ def config(ctx: RunContext) -> dict[str, Any]:
         # Documented as always refused, so valid data is refused by design (stack notes, pitfall 10).
         {"include-operation-id": [op.operation_id],
          "checks": {"positive_data_acceptance": {"expected-statuses": sorted(map(str, op.documented_statuses()))}}}
-        for op in spec.operations if _always_refused(op)
+        for op in spec.operations if op.always_refused
     ]
     if not options.thorough:
         # The deprecated /environments/ copies run the canonical operations under another prefix:
@@ -95,10 +94,6 @@ def config(ctx: RunContext) -> dict[str, Any]:
     return data
 
 
-def _always_refused(op: Operation) -> bool:
-    """The spec marks a response `x-always` where PostHog answers nothing else to valid data
-    (insights_destroy: a hard delete is always 405)."""
-    return any(response.get("x-always") for response in op.responses.values())
 
 
 def _collect(result: SuiteResult, event: Any, seed: int) -> None:

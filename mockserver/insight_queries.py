@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from typing import Any
 
@@ -42,6 +43,25 @@ def kind_of(query: dict[str, Any] | None, filters: dict[str, Any] | None) -> str
     if source_kind == "HogQLQuery":
         return "SQL"
     return "JSON"
+
+
+def with_test_account_filter(query: Any, enabled: bool, kinds: set[str]) -> tuple[str, dict[str, Any] | None]:
+    """plan_test_account_filter_update: `filterTestAccounts` of the innermost source (through
+    wrapper nodes) set to `enabled`. The verdict is "unsupported" when that node's kind has no such
+    filter (SQL, Hog), "unchanged" when it already says so (absent counts as off), else "updated"
+    with the new query."""
+    if not isinstance(query, dict):
+        return "unsupported", None
+    changed = copy.deepcopy(query)
+    node = changed
+    while node.get("kind") in WRAPPER_KINDS and isinstance(node.get("source"), dict):
+        node = node["source"]
+    if node.get("kind") not in kinds:
+        return "unsupported", None
+    if bool(node.get("filterTestAccounts")) == enabled:
+        return "unchanged", None
+    node["filterTestAccounts"] = enabled
+    return "updated", changed
 
 
 def events_of(query: dict[str, Any] | None) -> list[str]:

@@ -29,7 +29,7 @@ DATE_FILTER = {"$ref": "#/components/schemas/DateFilter"}
 REMEMBERED = frozenset({
     "insights_list", "insights_retrieve", "insights_activity_retrieve", "insights_all_activity_retrieve",
     "insights_my_last_viewed_retrieve", "elements_list", "elements_retrieve", "elements_values_list",
-    "projects_list", "projects_retrieve", "users_me_retrieve", "personal_api_keys_current_retrieve",
+    "projects_list", "projects_retrieve", "users_me_retrieve", "personal_api_keys_current_retrieve", "organizations_retrieve",
 })
 
 

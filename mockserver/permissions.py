@@ -15,6 +15,8 @@ from mockserver.store import Store
 from mockserver.store.accounts import Team
 from posthog_spec import Catalogue, Operation, key_refusal, project_refusal
 
+ADMIN_LEVEL = 8  # OrganizationMembership.Level.ADMIN (owners are 15)
+
 
 class Permissions:
     """The refusals of APIScopePermission and project membership, with the spec's texts."""
@@ -29,6 +31,8 @@ class Permissions:
         call.team = resolve_team(call)
         if call.team is not None:
             self.authorize_project(call.principal, call.team, call.store)
+            if call.operation.requires_project_admin:
+                self.authorize_administration(call.principal, call.team, call.store)
 
     def authorize_operation(self, operation: Operation, principal: Principal) -> None:
         """The checks that need no project: can this kind of credential, with these scopes, call it?"""
@@ -47,3 +51,8 @@ class Permissions:
                 raise errors.APIError.of(refusal)
         if store.accounts.membership_level(principal.user.id, team.organization_id) is None:
             raise errors.error(self.texts, "not_a_member")
+
+    def authorize_administration(self, principal: Principal, team: Team, store: Store) -> None:
+        """Operations marked `x-requires-project-admin` (TeamMemberStrictManagementPermission)."""
+        if (store.accounts.membership_level(principal.user.id, team.organization_id) or 0) < ADMIN_LEVEL:
+            raise errors.error(self.texts, "not_project_admin")

@@ -23,6 +23,7 @@ from mockserver.handlers import load_handlers
 from mockserver.incoming import Incoming
 from mockserver.journal import Entry, Journal
 from mockserver.memo import ReadMemo
+from mockserver.negotiation import refuse_unknown_format
 from mockserver.permissions import Permissions
 from mockserver.ratelimit import Throttle
 from mockserver.settings import Settings
@@ -108,6 +109,7 @@ class MockServer:
             return Response(status_code=HTTPStatus.OK, headers={"Allow": ", ".join(match.route.allowed)})
         if match.operation is None:
             raise errors.method_not_allowed(self.spec.texts, request.method, match.route.allowed)
+        refuse_unknown_format(request, match.operation, self.spec.texts)
         incoming = await Incoming.read(request, self.settings.max_body_bytes, self.spec.texts)
         return Call(request, incoming, match.operation, match.path_params, self.store, self.clock, self.spec)
 

@@ -21,7 +21,8 @@ from mockserver.messages import Messages, python_type
 from posthog_spec import Operation, Parameter, Said, Spec
 
 INTEGER = re.compile(r"^-?[0-9]+$")
-BOOLEANS = {"true": True, "false": False}
+# Query-string booleans as PostHog's str_to_bool reads them (posthog/utils.py), either case.
+BOOLEANS = {**dict.fromkeys(("true", "t", "yes", "y", "on", "1"), True), **dict.fromkeys(("false", "f", "no", "n", "off", "0"), False)}
 CONDITIONS = ("required", "null", "empty", "falsy", "type", "range", "length", "choice", "invalid", "unknown")
 FALLBACKS = {"falsy": ("falsy", "type", "invalid"), "unknown": ()}
 IGNORED_BODY_FIELDS = {"personal_api_key"}  # read by authentication, not part of the resource
@@ -235,7 +236,7 @@ def _coerce(param: Parameter, raw: str) -> tuple[Any, bool]:
             return None, False
         return (number, True) if math.isfinite(number) else (None, False)
     if expected == "boolean":
-        return (BOOLEANS[raw], True) if raw in BOOLEANS else (None, False)
+        return (BOOLEANS[raw.lower()], True) if raw.lower() in BOOLEANS else (None, False)
     return raw, True
 
 

@@ -17,11 +17,11 @@ from posthog_spec.document import (
     default_spec_path,
 )
 from posthog_spec.routes import Match, Route, Router
-from posthog_spec.scopes import key_grants, key_refusal, key_refusal_text, project_refusal
+from posthog_spec.scopes import CALLER_REFUSALS, KEY_REFUSALS, key_grants, key_refusal, key_refusal_text, project_refusal
 from posthog_spec.texts import Catalogue, PostHogText, Said
 
 __all__ = [
-    "ENVIRONMENTS_PREFIX", "Catalogue", "Match", "Operation", "Parameter", "PostHogText", "RateLimit", "Route",
+    "CALLER_REFUSALS", "ENVIRONMENTS_PREFIX", "KEY_REFUSALS", "Catalogue", "Match", "Operation", "Parameter", "PostHogText", "RateLimit", "Route",
     "Router", "Said", "Spec", "canonical_id", "default_spec", "default_spec_path", "key_grants", "key_refusal",
     "key_refusal_text", "project_refusal",
 ]

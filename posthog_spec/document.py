@@ -79,6 +79,7 @@ class Operation:
     rate_limits: tuple[RateLimit, ...]
     unauthenticated_status: int = 401
     fidelity: tuple[Mapping[str, Any], ...] = field(default=())
+    requires_project_admin: bool = False  # `x-requires-project-admin`: beyond the scope, a project admin
 
     @property
     def base_id(self) -> str:
@@ -109,6 +110,17 @@ class Operation:
     def parameter(self, name: str, location: str = "query") -> Parameter | None:
         return next((p for p in self.parameters if p.name == name and p.location == location), None)
 
+    @property
+    def always_refused(self) -> bool:
+        """Whether the operation's only answer to a caller it lets through is a refusal (`x-always`)."""
+        return any(response.get("x-always") for response in self.responses.values())
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The `format` values the operation renders (DRF's renderers): its `format` parameter's, else JSON."""
+        param = self.parameter("format")
+        return tuple(param.schema.get("enum", ())) if param else ("json",)
+
     def success_status(self) -> int:
         """The status of the operation doing its job: its 2xx, or the one it answers `x-always`
         (insights_destroy: PostHog's answer to a hard delete is always 405)."""
@@ -135,11 +147,14 @@ class Spec:
         self._by_id = {op.operation_id: op for op in self.operations}
         self._validators: dict[str, Any] = {}
         self.texts = Catalogue(document.get("x-posthog-texts", {}))
+        self.path: Path | None = None  # the file it was read from, when it was read from one
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Spec":
-        text = Path(path or default_spec_path()).read_text(encoding="utf-8")
-        return cls(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        path = Path(path or default_spec_path())
+        spec = cls(yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        spec.path = path
+        return spec
 
     def operation(self, operation_id: str) -> Operation:
         return self._by_id[operation_id]
@@ -205,6 +220,7 @@ class Spec:
                     rate_limits=tuple(RateLimit(**limit) for limit in raw.get("x-rate-limits", [])),
                     unauthenticated_status=unauthenticated.get((raw.get("tags") or [""])[0], 401),
                     fidelity=tuple(raw.get("x-fidelity", [])),
+                    requires_project_admin=bool(raw.get("x-requires-project-admin", False)),
                 )
 
     def _parameter(self, raw: Mapping[str, Any]) -> Parameter:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from posthog_spec.document import Operation
 from posthog_spec.texts import Catalogue, PostHogText, Said
 
-# The refusals that are about what a key may do (not about who is calling).
+# The refusals that are about what a key may do, and those about who is calling.
 KEY_REFUSALS = ("no_key_access", "missing_scope", "scoped_key_off_project", "other_project")
+CALLER_REFUSALS = ("not_authenticated", "invalid_key")
 
 
 def key_grants(scopes: tuple[str, ...], required: str) -> bool:

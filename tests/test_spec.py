@@ -31,6 +31,7 @@ PROJECT_OPERATIONS = [
     ("POST", "insights/bulk_update_tags/", "insights_bulk_update_tags_create", None),
     ("POST", "insights/bulk_delete/", "insights_bulk_delete_create", "insight:write"),
     ("POST", "insights/bulk_restore/", "insights_bulk_restore_create", "insight:write"),
+    ("POST", "insights/bulk_set_test_account_filter/", "insights_bulk_set_test_account_filter_create", "insight:write"),
     ("GET", "elements/", "elements_list", "element:read"),
     ("POST", "elements/", "elements_create", "element:write"),
     ("GET", "elements/{id}/", "elements_retrieve", "element:read"),
@@ -45,6 +46,7 @@ ACCOUNT_OPERATIONS = [
     ("GET", "/api/projects/{project_id}/", "projects_retrieve"),
     ("GET", "/api/users/@me/", "users_me_retrieve"),
     ("GET", "/api/personal_api_keys/@current/", "personal_api_keys_current_retrieve"),
+    ("GET", "/api/organizations/{id}/", "organizations_retrieve"),
 ]
 ERROR_STATUSES = {400, 401, 403, 404, 405, 429}
 

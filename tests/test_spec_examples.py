@@ -71,6 +71,11 @@ CSV_EXAMPLES = {
     "InsightPageCsv": "InsightPage",
     "TrendingPageCsv": "TrendingPage",
     "ActivityPageCsv": "ActivityPage",
+    "GeneratedMetadataCsv": "GeneratedMetadata",
+    "BulkUpdateTagsCsv": "BulkUpdateTags",
+    "InsightBulkDeleteCsv": "InsightBulkDelete",
+    "InsightBulkRestoreCsv": "InsightBulkRestore",
+    "InsightBulkSetTestAccountFilterCsv": "InsightBulkSetTestAccountFilter",
 }
 
 

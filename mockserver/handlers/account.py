@@ -8,7 +8,7 @@ from mockserver.call import Call, Reply
 from mockserver.handlers import handles
 from mockserver.pagination import limit_offset_links, sql_window
 from mockserver.representations.keys import personal_api_key
-from mockserver.representations.projects import organization_basic, project_basic, project_detail
+from mockserver.representations.projects import organization_basic, organization_detail, project_basic, project_detail
 from mockserver.representations.users import user_detail
 
 
@@ -40,6 +40,27 @@ def users_me(call: Call) -> Reply:
     current = next((o for o in organizations if team and o["id"] == team.organization_id), None)
     project = project_basic(accounts.project(team.project_id)) if team else None
     return Reply(user_detail(user, team=project, organization=current, organizations=organizations))
+
+
+@handles("organizations_retrieve")
+def organizations_retrieve(call: Call) -> Reply:
+    """An organization of the caller's, by id or `@current` (their current project's)."""
+    accounts = call.store.accounts
+    if call.path["id"] == "@current":
+        user = call.principal.user
+        team = accounts.team(user.current_team_id) if user.current_team_id else None
+        if team is None:
+            raise call.error("current_organization_not_found")
+        organization_id = team.organization_id
+    else:
+        organization_id = call.path["id"].lower()
+    level = accounts.membership_level(call.user_id, organization_id)
+    if level is None:
+        raise call.error("not_found")
+    count, projects = accounts.projects_of_organization(organization_id, limit=1000, offset=0)
+    return Reply(organization_detail(
+        accounts.organization(organization_id), membership_level=level, teams=accounts.teams_of_organization(organization_id),
+        projects=projects, member_count=accounts.member_count(organization_id)))
 
 
 @handles("personal_api_keys_current_retrieve")

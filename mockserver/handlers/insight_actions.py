@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -106,6 +107,39 @@ def insights_bulk_update_tags(call: Call) -> Reply:
 def _max_tag_changes(call: Call) -> int:
     """ids × distinct tags a request may change (the request schema's `x-max-changes`)."""
     return call.spec.resolve(call.operation.body_schema)["x-max-changes"]
+
+
+@handles("insights_bulk_set_test_account_filter_create")
+def insights_bulk_set_test_account_filter(call: Call) -> Reply:
+    """Turn "filter out internal and test users" on or off for every saved, live insight; legacy
+    ones (no query) are counted and left alone, and each changed insight with a name is logged."""
+    enabled = call.body["enabled"]
+    kinds = _kinds_with_test_account_filter(call)
+    counts = dict.fromkeys(("updated", "unchanged", "unsupported", "skipped", "legacy"), 0)
+    for row in call.store.insights.saved_in_project(call.team.project_id):
+        if row["query"] is None:
+            counts["legacy"] += 1
+            continue
+        before = json.loads(row["query"])
+        verdict, after = insight_queries.with_test_account_filter(before, enabled, kinds)
+        counts[verdict] += 1
+        if after is None:
+            continue
+        # PostHog writes query and last_modified_* only (bulk_update): updated_at stays.
+        call.store.insights.update(row["id"], {"query": after, "last_modified_at": call.now, "last_modified_by_id": call.user_id})
+        log_activity(call, row, "updated", changes=[
+            {"type": "Insight", "action": "changed", "field": "query", "before": before, "after": after}])
+    return Reply(counts)
+
+
+def _kinds_with_test_account_filter(call: Call) -> set[str]:
+    """Query kinds whose schema has `filterTestAccounts` (KINDS_SUPPORTING_TEST_ACCOUNT_FILTER)."""
+    kinds = set()
+    for schema in call.spec.components["schemas"].values():
+        properties = call.spec.resolve(schema).get("properties", {})
+        if "filterTestAccounts" in properties and "const" in properties.get("kind", {}):
+            kinds.add(properties["kind"]["const"])
+    return kinds
 
 
 @handles("insights_bulk_delete_create")

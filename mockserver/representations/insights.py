@@ -82,6 +82,7 @@ def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
             "hogql": None,
             "types": None,
             "resolved_date_range": None,
+            "query_scan": None,
             "alerts": [],
             "filter_override_context": _override_context(ctx.filters_override),
             "last_viewed_at": row["last_viewed_at"],

@@ -129,6 +129,16 @@ class Accounts:
         )
         return total, [dict(r) for r in rows]
 
+    def member_count(self, organization_id: str) -> int:
+        return self.db.scalar("SELECT COUNT(*) FROM memberships WHERE organization_id = ?", (organization_id,))
+
+    def teams_of_organization(self, organization_id: str) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "SELECT t.* FROM teams t JOIN projects p ON p.id = t.project_id WHERE p.organization_id = ? ORDER BY t.project_id, t.id",
+            (organization_id,),
+        )
+        return [dict(r) for r in rows]
+
     def organization(self, organization_id: str) -> dict[str, Any] | None:
         row = self.db.one("SELECT * FROM organizations WHERE id = ?", (organization_id,))
         return dict(row) if row else None

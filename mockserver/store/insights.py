@@ -100,6 +100,13 @@ class Insights:
             (project_id, json.dumps(list(ids))),
         )
 
+    def saved_in_project(self, project_id: int) -> list[sqlite3.Row]:
+        """The project's saved, live insights, oldest first."""
+        return self.db.query(
+            f"SELECT {WITH_RELATED} FROM insights i WHERE project_id = ? AND deleted = 0 AND saved = 1 ORDER BY id",
+            (project_id,),
+        )
+
     def by_ids(self, project_id: int, ids: Iterable[int], *, deleted: bool | None = False) -> list[sqlite3.Row]:
         wanted = sorted({i for i in ids if 0 < i <= MAX_SQLITE_INT})
         if not wanted:

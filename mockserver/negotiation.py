@@ -1,0 +1,17 @@
+"""Content negotiation, as DRF does it before anything else: a `format` no renderer of the view
+has is "Not found." (DefaultContentNegotiation.filter_renderers raises Http404), whoever calls,
+with whatever method, and before the action can write anything. Insights render `json` and
+`csv`; every other view `json` only (the formats come from the spec)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from mockserver import errors
+from posthog_spec import Catalogue, Operation
+
+
+def refuse_unknown_format(request: Request, operation: Operation, texts: Catalogue) -> None:
+    asked = request.query_params.get("format")
+    if asked and asked not in operation.formats:
+        raise errors.error(texts, "not_found")
