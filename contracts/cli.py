@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from contracts.preflight import TargetUnusable
 from contracts.report import Redactor
 from contracts.runner import SUITES, Options, plan, run
 from contracts.target import Key, Target
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
         return _drift(args.schema, args.spec)
-    except UsageError as problem:
+    except (UsageError, TargetUnusable) as problem:
         print(f"posthog-contracts: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -74,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--rate-budget", type=float, metavar="FRACTION",
                          help="pace at this fraction of PostHog's per-key throttles (default 0.8; 0 = no pacing;"
                               " the toolkit's mock is not paced unless this is given)")
+    run_cmd.add_argument("--progress", choices=["auto", "always", "never"], default="auto",
+                         help="a progress line on stderr (auto: on a terminal, not in CI)")
+    run_cmd.add_argument("--keep-mock-state", action="store_true",
+                         help="against the toolkit's mock, leave what the run made instead of restoring the mock's state")
     run_cmd.add_argument("--any-objects", action="store_true",
                          help="let conformance write to objects the run did not create (default only on the mock)")
     return parser
@@ -89,7 +94,8 @@ def _run(args: argparse.Namespace) -> int:
                       semantic_examples=args.semantic_examples, workers=args.workers, thorough=args.thorough,
                       operations=[o.strip() for o in args.operations.split(",")] if args.operations else None,
                       shrink=not args.no_shrink, read_only=args.read_only, rate_budget=args.rate_budget,
-                      own_objects_only=False if args.any_objects else None, spec_path=_spec_path(args.spec))
+                      own_objects_only=False if args.any_objects else None, spec_path=_spec_path(args.spec),
+                      progress=args.progress, keep_mock_state=args.keep_mock_state)
     if args.seed is not None:
         options.seed = args.seed
     if args.dry_run:

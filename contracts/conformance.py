@@ -42,9 +42,13 @@ def run(ctx: RunContext) -> SuiteResult:
 
         schema.hook("map_case")(map_case)
         schema.hook("after_call")(after_call)
+        total = len({f"{op.method} {op.path}" for op in ctx.operations() if safety.allows(op)})
+        finished: set[str] = set()
         for event in from_schema(schema).execute():
             if isinstance(event, events.ScenarioFinished):
                 _collect(result, event, seed)
+                finished.add(event.recorder.label)
+                ctx.progress.update("conformance", min(len(finished), total), total, "operations", len(result.failures))
             elif isinstance(event, events.NonFatalError) and isinstance(event.value, NoLinksFound):
                 result.notes.append("stateful phase skipped: no links among the chosen operations")
             elif isinstance(event, events.NonFatalError):
@@ -53,6 +57,7 @@ def run(ctx: RunContext) -> SuiteResult:
                 result.fail(Failure("conformance", "run", "fatal error", repr(event.exception), seed=seed))
             elif isinstance(event, events.RateLimitRetry):
                 result.notes.append(f"429 on {event.operation}: waited {event.delay:.1f} s ({event.retries_left} retries left)")
+        ctx.progress.update("conformance", min(len(finished), total), total, "operations", len(result.failures), final=True)
     return result
 
 

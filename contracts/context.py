@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from contracts.http import Client
 from contracts.pacing import Pacer
+from contracts.progress import Progress
 from contracts.report import Report, SuiteResult
 from contracts.safety import RunRecord, Safety
 from contracts.target import Key, Target
@@ -33,6 +34,7 @@ class RunContext:
     safety: Safety
     pacer: Pacer | None
     report: Report
+    progress: Progress
 
     @property
     def record(self) -> RunRecord:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from contracts.preflight import TargetUnusable
 from contracts.report import Redactor, Report
 from contracts.runner import SUITES, Options, run
 from contracts.target import Key, Target
@@ -55,7 +56,10 @@ class ContractsRunner:
         return run(target, settings), Redactor(target.secrets())
 
     def check(self, **kwargs: Any) -> Report:
-        report, redact = self.run(**kwargs)
+        try:
+            report, redact = self.run(**kwargs)
+        except TargetUnusable as problem:
+            pytest.fail(f"posthog-contracts: {problem}", pytrace=False)
         if not report.passed:
             pytest.fail(report.console(redact), pytrace=False)
         return report
@@ -83,7 +87,10 @@ class SuiteItem(pytest.Item):
     """One contract suite as one test."""
 
     def runtest(self) -> None:
-        report, redact = ContractsRunner(self.config).run(suites=(self.name,))
+        try:
+            report, redact = ContractsRunner(self.config).run(suites=(self.name,))
+        except TargetUnusable as problem:
+            raise ContractsFailed(f"posthog-contracts: {problem}") from None
         if not report.passed:
             raise ContractsFailed(report.console(redact))
 

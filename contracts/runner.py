@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from contracts import conformance, scopes, semantics, specs
+from contracts import conformance, preflight, scopes, semantics, specs
 from contracts.context import RunContext
 from contracts.pacing import Pacer
+from contracts.progress import Progress
 from contracts.report import Report, SuiteResult
 from contracts.safety import Safety
 from contracts.target import Target
@@ -44,17 +45,27 @@ class Options:
     own_objects_only: bool | None = None  # None: yes, unless the target is the toolkit's mock
     rate_budget: float | None = None  # fraction of PostHog's rates; None: 0.8, unpaced against the mock; 0: unpaced
     spec_path: str | Path | None = None  # the spec to hold the target to; None: the checkout's spec/openapi.yaml
+    progress: str = "auto"  # auto: on a terminal outside CI; always; never
+    keep_mock_state: bool = False  # against the toolkit's mock: leave what the run made (no restore)
 
 
 def run(target: Target, options: Options) -> Report:
+    """Raises preflight.TargetUnusable when the target cannot be reached or refuses the key."""
     target.prepare()
     ctx = run_context(target, options)
+    checked = False
     try:
+        preflight.check(ctx)
+        checked = True
         for name in options.suites:
             ctx.report.suites.append(_suite(name)(ctx))
     finally:
-        if not options.read_only:
+        if checked and not options.read_only:
             ctx.report.cleanup = ctx.clean_up()
+        if target.snapshot is not None and not options.keep_mock_state:
+            restored = target.restore()
+            ctx.report.cleanup = "; ".join(filter(None, [ctx.report.cleanup, (
+                "the mock's state restored as the run found it" if restored else "the mock's state could NOT be restored")]))
     return ctx.report
 
 
@@ -75,6 +86,7 @@ def run_context(target: Target, options: Options) -> RunContext:
         ),
         pacer=Pacer(Router(spec.operations), budget, clock=target.monotonic, sleep=target.sleep) if budget else None,
         report=Report(target=target.base_url if target.app is None else f"{target.base_url} (in-process)", seed=options.seed),
+        progress=Progress.choose(options.progress),
     )
 
 
@@ -99,7 +111,8 @@ def plan(target: Target, options: Options) -> str:
     else:
         lines.append("writes: on a real deployment only to insights this run creates (named [posthog-contracts <run>],"
                      " tagged posthog-contracts-<run>); element writes left out there")
-        lines.append("cleanup: every insight the run created is soft-deleted at the end, also after a failure or Ctrl-C")
+        lines.append("cleanup: every insight the run created is soft-deleted at the end, also after a failure or Ctrl-C;"
+                     " against the toolkit's mock, its state is snapshotted first and restored at the end")
     budget = options.rate_budget if options.rate_budget is not None else DEFAULT_RATE_BUDGET
     lines.append(f"pacing: {budget:.0%} of PostHog's per-key throttles (none against the toolkit's mock unless --rate-budget)"
                  if budget else "pacing: off")

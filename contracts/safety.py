@@ -6,8 +6,10 @@
   and what the run wrote there would be neither expected nor cleaned up.
 - `read_only`: no request with a write method is sent at all.
 - `own_objects_only` (the default against anything but the mock): ids in write requests are
-  rewritten to insights this run created (or to an id that cannot exist), and element writes are
-  left out: element bodies carry no id, so the run could neither aim them nor clean them up.
+  rewritten to insights this run created (or to an id that cannot exist), and the writes that
+  cannot be aimed are left out: element bodies carry no id, so the run could neither aim them
+  nor clean them up, and bulk_set_test_account_filter changes every insight of the project.
+  (Against the toolkit's mock the run restores a snapshot of the state when it ends instead.)
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from schemathesis.generation import GenerationMode
 
 from contracts.http import Client
 from contracts.target import Key
-from posthog_spec import Spec, canonical_id, default_spec
+from posthog_spec import Operation, Spec, canonical_id, default_spec
 
 WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
-ELEMENT_WRITES = ["elements_create", "elements_update", "elements_partial_update", "elements_destroy"]
+# Writes no run can keep to its own objects.
+UNAIMABLE_WRITES = ["elements_create", "elements_update", "elements_partial_update", "elements_destroy",
+                    "insights_bulk_set_test_account_filter_create"]
 NO_SUCH_INSIGHT = 999_999_999_999  # an id no insight has: aimed at, nothing can change
 ID_LISTS = ("ids", "insight_ids")
 
@@ -56,13 +60,19 @@ class Safety:
     project_id: str | None = None  # the target's project, where every write is sent
     spec: Spec = field(default_factory=default_spec, repr=False)
 
+    def allows(self, operation: Operation) -> bool:
+        """Whether conformance may call this operation at all."""
+        if self.read_only:
+            return not operation.is_write
+        return not (self.own_objects_only and operation.base_id in UNAIMABLE_WRITES)
+
     def conformance_operations(self) -> list[dict[str, Any]]:
         """schemathesis `[[operations]]` entries that keep conformance inside the rules."""
         entries: list[dict[str, Any]] = []
         if self.read_only:
             entries.append({"include-method": WRITE_METHODS, "enabled": False})
         elif self.own_objects_only:
-            entries.append({"include-operation-id": self.spec.under_both_prefixes(ELEMENT_WRITES), "enabled": False})
+            entries.append({"include-operation-id": self.spec.under_both_prefixes(UNAIMABLE_WRITES), "enabled": False})
         return entries
 
     def conformance_phases(self) -> dict[str, Any]:

@@ -12,16 +12,16 @@ field. An allowed key then gets a 400 or 404; a refused one the 403 under test.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from hypothesis import given, seed as hypothesis_seed, strategies as st
 
-from contracts.checks import CALLER_REFUSALS
 from contracts.context import RunContext
 from contracts.report import CURL_MARK, SuiteResult, failure_from
 from contracts.safety import NO_SUCH_INSIGHT
 from contracts.target import Key
-from posthog_spec import Catalogue, Operation, Spec, key_refusal, key_refusal_text
+from posthog_spec import CALLER_REFUSALS, Catalogue, Operation, Spec, key_refusal, key_refusal_text
 
 DECOY_SCOPES = ("dashboard:read", "feature_flag:write")
 NO_SUCH_ELEMENT = 2**62
@@ -37,6 +37,7 @@ def run(ctx: RunContext) -> SuiteResult:
     chosen = [op for op in ctx.operations() if not (ctx.options.read_only and op.is_write)]
     keys = _minted_keys(ctx) if target.is_mock else st.sampled_from(target.keys)
     with ctx.suite("scopes") as (result, client):
+        drawn = itertools.count(1)
 
         @hypothesis_seed(ctx.options.seed)
         @ctx.hypothesis_settings(ctx.options.scope_examples)
@@ -45,6 +46,7 @@ def run(ctx: RunContext) -> SuiteResult:
             method, path, params, body = harmless_request(op, target.project_id, spec)
             exchange = client.request(method, path, key=key, params=params, body=body)
             result.count(f"{op.method} {op.path}")
+            ctx.progress.update("scopes", next(drawn), ctx.options.scope_examples, "drawn keys", len(result.failures))
             response = exchange.response
             detail = _detail(response)
             team = int(target.project_id) if op.project_param else None
@@ -63,6 +65,8 @@ def run(ctx: RunContext) -> SuiteResult:
         except Exception as error:  # hypothesis re-raises the shrunk failures (several as a group)
             for message in _messages(error):
                 result.fail(failure_from("scopes", "scope enforcement", message, ctx.options.seed))
+        ctx.progress.update("scopes", ctx.options.scope_examples, ctx.options.scope_examples, "drawn keys",
+                            len(result.failures), final=True)
     return result
 
 

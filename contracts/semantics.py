@@ -80,6 +80,8 @@ def run(ctx: RunContext) -> SuiteResult:
                                                                                 stateful_step_count=STEPS))
         except ContractBroken as broken:
             result.fail(failure_from("semantics", "model disagreement", str(broken), ctx.options.seed))
+        ctx.progress.update("semantics", ctx.options.semantic_examples, ctx.options.semantic_examples, "runs",
+                            len(result.failures), final=True)
     return result
 
 
@@ -107,7 +109,10 @@ class InsightsMachine(RuleBasedStateMachine):
         super().__init__()
         record = self.ctx.record
         self.model = Model()
-        self.tag = f"{record.tag}-{next(self.examples)}"  # this example's insights; all carry record.tag too
+        example = next(self.examples)
+        self.tag = f"{record.tag}-{example}"  # this example's insights; all carry record.tag too
+        self.ctx.progress.update("semantics", min(example, self.ctx.options.semantic_examples),
+                                 self.ctx.options.semantic_examples, "runs", len(self.result.failures))
         self.keep = {self.tag, record.tag}
         self.names = itertools.count(1)
 

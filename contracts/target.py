@@ -1,7 +1,9 @@
 """What the contracts run against: a base URL (or an ASGI app), a project, and keys with known scopes.
 
 Against the toolkit's own mock the runner needs nothing else: it asks the mock's admin surface
-for keys with any scopes and for a session. Against PostHog, keys and their scopes are given.
+for keys with any scopes and for a session, and first for a snapshot of its state, which it
+restores when the run ends, so a developer's mock is left as the run found it. Against PostHog,
+keys and their scopes are given.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Callable
 import httpx
 
 MOCK_DEMO = "/_mock/demo"
+MOCK_SNAPSHOTS = "/_mock/snapshots"
 CLOUD = {"cloud-us": "https://us.posthog.com", "cloud-eu": "https://eu.posthog.com"}
 
 
@@ -60,6 +63,7 @@ class Target:
     # The target's time, for pacing and for waiting out 429s (a frozen clock in some tests).
     monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    snapshot: str | None = None  # the mock's state before the run, to restore after it
 
     @classmethod
     def resolve_base_url(cls, name_or_url: str) -> str:
@@ -101,12 +105,30 @@ class Target:
         return self.session_cookie
 
     def prepare(self) -> None:
-        """Against the mock: an all-access key and a session when none were given."""
+        """Against the mock: a snapshot of its state before anything is changed, then an
+        all-access key and a session when none were given."""
         if self.detect_mock():
+            self.snapshot = self._take_snapshot()
             if not self.keys:
                 self.keys.append(self.mint_key(["*"]))
             if self.session_cookie is None:
                 self.open_session()
+
+    def restore(self) -> bool:
+        """Put the mock back as the run found it (keys it minted included); False if it could not."""
+        if self.snapshot is None:
+            return False
+        with self.client() as client:
+            restored = client.post(f"{MOCK_SNAPSHOTS}/{self.snapshot}/restore", json={}).is_success
+            client.delete(f"{MOCK_SNAPSHOTS}/{self.snapshot}")
+        self.snapshot = None
+        return restored
+
+    def _take_snapshot(self) -> str | None:
+        """None from a mock too old to take one."""
+        with self.client() as client:
+            response = client.post(MOCK_SNAPSHOTS, json={})
+        return response.json().get("snapshot") if response.is_success else None
 
     def broadest_key(self) -> Key:
         """The key used where any key will do: `*` if there is one, else the one with most scopes."""

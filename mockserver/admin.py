@@ -117,6 +117,21 @@ def routes(server: MockServer) -> list[Mount]:
     async def demo(request: Request) -> Response:
         return rendering.response(200, {"keys": seed.demo_keys_summary(), "projects": seed.DEMO_PROJECTS})
 
+    async def take_snapshot(request: Request) -> Response:
+        await _json_object(server, request)
+        return rendering.response(201, {"snapshot": server.snapshots.take()})
+
+    async def restore_snapshot(request: Request) -> Response:
+        await _json_object(server, request)
+        if not server.snapshots.restore(request.path_params["snapshot"]):
+            raise _missing("No such snapshot.")
+        return rendering.response(200, {"restored": request.path_params["snapshot"]})
+
+    async def drop_snapshot(request: Request) -> Response:
+        if not server.snapshots.drop(request.path_params["snapshot"]):
+            raise _missing("No such snapshot.")
+        return Response(status_code=204)
+
     async def openapi(request: Request) -> Response:
         return rendering.response(200, server.spec.document)
 
@@ -126,6 +141,9 @@ def routes(server: MockServer) -> list[Mount]:
         Route("/session", guarded(open_session), methods=["POST"]),
         Route("/requests", guarded(recent_requests), methods=["GET"]),
         Route("/demo", guarded(demo), methods=["GET"]),
+        Route("/snapshots", guarded(take_snapshot), methods=["POST"]),
+        Route("/snapshots/{snapshot}/restore", guarded(restore_snapshot), methods=["POST"]),
+        Route("/snapshots/{snapshot}", guarded(drop_snapshot), methods=["DELETE"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ])]
 
@@ -154,6 +172,10 @@ def _media_type(request: Request) -> str:
 
 def _invalid(detail: str, attr: str | None) -> APIError:
     return APIError(400, "validation_error", "invalid_input", detail, attr)
+
+
+def _missing(detail: str) -> APIError:
+    return APIError(404, "invalid_request", "not_found", detail)
 
 
 def _refused(detail: str) -> APIError:

@@ -27,6 +27,7 @@ from mockserver.negotiation import refuse_unknown_format
 from mockserver.permissions import Permissions
 from mockserver.ratelimit import Throttle
 from mockserver.settings import Settings
+from mockserver.snapshots import Snapshots
 from mockserver.store import Store
 from mockserver.strict import ResponseChecker, StrictModeViolation
 from mockserver.validation import compile_validators
@@ -61,6 +62,7 @@ class MockServer:
         self.checker = ResponseChecker(spec) if settings.strict else None
         self.throttle = Throttle(clock, spec.texts) if settings.rate_limit == "posthog" else None
         self.journal = Journal()
+        self.snapshots = Snapshots(store)
         self.server_errors = 0  # answers of the last resort: each one is a bug of the mock
 
     async def api(self, request: Request) -> Response:

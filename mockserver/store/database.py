@@ -16,6 +16,8 @@ from typing import Any, Iterable, Iterator, Sequence
 from mockserver.store import search
 
 SCHEMA_VERSION = "3"
+# Tables written by triggers from others (schema.sql, store/search.py), never copied as they are.
+DERIVED_TABLES = ("insight_counts", *search.INDEX_TABLES)
 # How to bring an older schema up to date, by the version it holds; each step ends one version on.
 MIGRATIONS = {
     "2": search.SCHEMA + search.BACKFILL,  # the trigram index of similar search
@@ -113,14 +115,40 @@ class Database:
 
     def clear(self) -> None:
         """Delete every row (the schema stays); used to go back to the seed."""
-        # Tables and FTS tables; an FTS table's shadow tables are its own business.
-        tables = [r[0] for r in self.query(
-            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'virtual')"
-            " AND name != 'meta' AND name NOT LIKE 'sqlite_%'")]
         with self.transaction(write=True):
             self.execute("PRAGMA defer_foreign_keys = ON")
-            for table in tables:
+            for table in self._data_tables():
                 self.execute(f'DELETE FROM "{table}"')
+
+    def save_copy(self, path: Path) -> None:
+        """A copy of every row in a file of its own (SQLite's backup API), to restore later."""
+        with contextlib.closing(sqlite3.connect(path)) as copy:
+            self.connection.backup(copy)
+
+    def restore_copy(self, path: Path) -> None:
+        """Every row replaced with those of a copy, in one transaction: another worker reading
+        meanwhile sees the state before or after, never between. What triggers keep (the search
+        index, the insight counts) follows the insights, and the counts are then made exact."""
+        self.execute("ATTACH DATABASE ? AS copy", (str(path),))
+        try:
+            with self.transaction(write=True):
+                self.execute("PRAGMA defer_foreign_keys = ON")
+                tables = [t for t in self._data_tables() if t not in DERIVED_TABLES]
+                for table in tables:
+                    self.execute(f'DELETE FROM main."{table}"')
+                for table in tables:
+                    self.execute(f'INSERT INTO main."{table}" SELECT * FROM copy."{table}"')
+                self.execute("DELETE FROM insight_counts")
+                self.execute("INSERT INTO insight_counts SELECT project_id, deleted, saved, COUNT(*) FROM insights"
+                             " GROUP BY project_id, deleted, saved")
+        finally:
+            self.execute("DETACH DATABASE copy")
+
+    def _data_tables(self) -> list[str]:
+        """The tables holding the mock's state (and the FTS tables; their shadow tables are their own)."""
+        return [r[0] for r in self.query(
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'virtual')"
+            " AND name != 'meta' AND name NOT LIKE 'sqlite_%'")]
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[None]:

@@ -27,6 +27,7 @@ from collections import Counter
 SIMILARITY_THRESHOLD = 0.3
 FIELDS = ("name", "derived_name", "description")  # in insight_words, rowid = insight id * 4 + position
 SEPARATOR = "\x01"
+INDEX_TABLES = ("insight_text", "insight_words")  # kept by triggers from the insights themselves
 
 
 def _index_rows(row: str) -> str:
