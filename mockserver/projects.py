@@ -6,7 +6,6 @@ A lookup, not a permission: an id that is not a number, or names no environment,
 
 from __future__ import annotations
 
-from mockserver import errors
 from mockserver.call import Call
 from mockserver.store.accounts import Team
 

@@ -17,12 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mockserver import insight_queries
+from mockserver.analytics.stream import CHAINS
 from mockserver.clock import Clock, iso
 from mockserver.settings import Settings
 from mockserver.store import Store
 from posthog_spec import Spec
 
 DEMO_USER_ID = 1
+DEMO_STREAMS = [1, 2, 4]  # projects with a generated event stream (mockserver/analytics/stream.py)
 HOGFLIX, ACME = "0190a2c1-0000-7000-8000-0000000000c1", "0190a2c1-0000-7000-8000-0000000000c2"
 
 
@@ -65,6 +67,8 @@ def load(store: Store, settings: Settings, clock: Clock, spec: Spec) -> None:
         _accounts(store, now)
         if settings.seed == "demo":
             _demo(store, now, spec)
+        # The demo projects' events are generated, not written: the store only says which have them.
+        store.events.set_demo_projects(DEMO_STREAMS if settings.seed == "demo" else [])
         if settings.scale:
             _pad_insights(store, now, settings.scale)
 
@@ -150,7 +154,7 @@ QUERIES: dict[str, Any] = {
         "targetEntity": {"id": "user signed up", "type": "events", "name": "user signed up"},
         "returningEntity": {"id": "$pageview", "type": "events", "name": "$pageview"}}}},
     "paths": {"kind": "InsightVizNode", "source": {"kind": "PathsQuery", "pathsFilter": {
-        "includeEventTypes": ["$pageview"], "startPoint": "/pricing", "stepLimit": 5}}},
+        "includeEventTypes": ["$pageview"], "startPoint": "https://hogflix.io/pricing", "stepLimit": 5}}},
     "journeys": {"kind": "InsightVizNode", "source": {"kind": "PathsV2Query", "dateRange": {"date_from": "-14d"}}},
     "stickiness": {"kind": "InsightVizNode", "source": {"kind": "StickinessQuery", "series": [
         {"kind": "EventsNode", "event": "video played", "name": "video played"}], "interval": "day"}},
@@ -258,61 +262,14 @@ def _demo(store: Store, now: datetime, spec: Spec) -> None:
     for user_id, insight_id, hours in VIEWS:
         team = next(row[1] for row in INSIGHTS if row[0] == insight_id)
         store.insights.record_views(team, user_id, [insight_id], iso(now - timedelta(hours=hours)))
-    _elements_and_clicks(store, now)
+    _elements(store)
 
 
-CHAINS = [
-    [{"tag_name": "button", "text": "Sign up", "attr_id": "signup-cta", "attr_class": ["btn", "btn-primary"], "nth_child": 1, "nth_of_type": 1, "attributes": {"attr__data-attr": "signup", "attr__class": "btn btn-primary"}},
-     {"tag_name": "div", "attr_class": ["hero"], "nth_child": 2, "nth_of_type": 1, "attributes": {"attr__class": "hero"}},
-     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
-    [{"tag_name": "button", "text": "Start free trial", "attr_class": ["btn"], "nth_child": 3, "nth_of_type": 2, "attributes": {"attr__data-attr": "trial"}},
-     {"tag_name": "section", "attr_class": ["pricing"], "nth_child": 4, "nth_of_type": 1, "attributes": {}},
-     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
-    [{"tag_name": "a", "text": "Pricing", "href": "/pricing", "nth_child": 2, "nth_of_type": 2, "attributes": {"attr__href": "/pricing"}},
-     {"tag_name": "nav", "nth_child": 1, "nth_of_type": 1, "attributes": {}},
-     {"tag_name": "header", "nth_child": 1, "nth_of_type": 1, "attributes": {}},
-     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
-    [{"tag_name": "a", "text": "Docs", "href": "https://hogflix.io/docs", "nth_child": 3, "nth_of_type": 3, "attributes": {"attr__href": "https://hogflix.io/docs"}},
-     {"tag_name": "nav", "nth_child": 1, "nth_of_type": 1, "attributes": {}},
-     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
-    [{"tag_name": "input", "attr_id": "email-input", "nth_child": 1, "nth_of_type": 1, "attributes": {"attr__type": "email", "attr__data-attr": "email"}},
-     {"tag_name": "form", "attr_class": ["signup"], "nth_child": 1, "nth_of_type": 1, "attributes": {}},
-     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
-    [{"tag_name": "button", "text": "Play", "attr_class": ["player-control"], "nth_child": 1, "nth_of_type": 1, "attributes": {"attr__data-attr": "play"}},
-     {"tag_name": "div", "attr_class": ["player"], "nth_child": 1, "nth_of_type": 1, "attributes": {}},
-     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
-    [{"tag_name": "span", "text": "Load more", "nth_child": 1, "nth_of_type": 1, "attributes": {}},
-     {"tag_name": "button", "attr_class": ["catalog-more"], "nth_child": 9, "nth_of_type": 1, "attributes": {}},
-     {"tag_name": "div", "attr_class": ["catalog"], "nth_child": 2, "nth_of_type": 1, "attributes": {}},
-     {"tag_name": "body", "nth_child": 1, "nth_of_type": 1, "attributes": {}}],
-]
-CHAIN_WEIGHTS = [30, 14, 22, 8, 10, 40, 12]
-URLS = ["https://hogflix.io/", "https://hogflix.io/pricing", "https://hogflix.io/watch/42", "https://hogflix.io/signup"]
-BROWSERS = ["Chrome", "Firefox", "Safari"]
-
-
-def _elements_and_clicks(store: Store, now: datetime) -> None:
-    """Stored elements of the demo environment, and two weeks of click events to count."""
+def _elements(store: Store) -> None:
+    """Elements kept in the demo environment (the click events come with the demo stream)."""
     for element in CHAINS[0][:2] + CHAINS[2][:1]:
         store.elements.insert(1, {"order": 0, **{k: element.get(k) for k in (
             "text", "tag_name", "attr_class", "href", "attr_id", "nth_child", "nth_of_type")}, "attributes": element["attributes"]})
-    # Seeding runs for every new database and every reset: encode the few distinct chains and
-    # property sets once, not once per event.
-    chains = [json.dumps(chain) for chain in CHAINS]
-    properties = {(url, browser): json.dumps({"$current_url": url, "$browser": browser}) for url in URLS for browser in BROWSERS}
-    rng = random.Random(2026)
-    rows: list[dict[str, Any]] = []
-    for _ in range(900):
-        chain = rng.choices(range(len(CHAINS)), weights=CHAIN_WEIGHTS)[0]
-        event = rng.choices(["$autocapture", "$rageclick", "$dead_click"], weights=[85, 10, 5])[0]
-        person = rng.randrange(1, 41)
-        email = "ada@hogflix.io" if person == 1 else f"viewer{person}@example.com"
-        at = iso(now - timedelta(minutes=rng.randrange(1, 14 * 24 * 60)))
-        url = rng.choice(URLS)
-        browser = rng.choice(BROWSERS)
-        rows.append({"team_id": 1, "event": event, "timestamp": at, "distinct_id": f"person-{person}", "person_email": email,
-                     "properties": properties[(url, browser)], "elements_chain": chains[chain]})
-    store.elements.add_click_events(rows)
 
 
 def _demo_name(name: Any, spec: Spec) -> str | None:

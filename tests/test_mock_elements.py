@@ -1,7 +1,8 @@
 """Elements on the in-process mock: CRUD (fact sheet §1.3, §2.2), `stats/` and `values/`
-(§3.2, §6, §7.1), computed from the seeded click events of environment 1.
+(§3.2, §6, §7.1), computed from the click events of environment 1's demo stream.
 
-Expected counts are worked out here from the events table itself, independently of the handler.
+Expected counts are worked out here from the analytics engine's rows themselves (every event,
+read plainly), independently of the handler's filtering and grouping.
 """
 
 from __future__ import annotations
@@ -26,9 +27,17 @@ def reader():
 
 
 def events(client, *, since: datetime, types=("$autocapture", "$rageclick", "$dead_click")) -> list[dict]:
-    rows = client.app.state.server.store.db.query("SELECT * FROM events WHERE team_id = 1")
-    stamp = since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return [dict(row) for row in rows if row["event"] in types and row["timestamp"] >= stamp]
+    """Environment 1's events of these types from `since` up to now, as plain dicts."""
+    server = client.app.state.server
+    cursor = server.analytics.cursor(server.store, NOW)
+    rows = cursor.execute(
+        "SELECT e.event, e.timestamp, e.elements_chain, coalesce(e.current_url, json_extract_string(e.properties, '$.\"$current_url\"')),"
+        " coalesce(e.browser, json_extract_string(e.properties, '$.\"$browser\"')), p.email"
+        " FROM events e LEFT JOIN persons p ON p.person_id = e.person_id WHERE e.team_id = 1").fetchall()
+    now, start = NOW.replace(tzinfo=None), since.replace(tzinfo=None)
+    return [{"event": event, "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "elements_chain": chain,
+             "properties": json.dumps({"$current_url": url, "$browser": browser}), "person_email": email or ""}
+            for event, at, chain, url, browser, email in rows if event in types and start <= at <= now]
 
 
 def stats(client, **params) -> dict:
@@ -292,14 +301,13 @@ def test_values_need_a_known_key(reader, params):
 
 def test_values_are_at_most_100_and_only_from_autocapture(client):
     store = client.app.state.server.store
-    rows = [(1, "$autocapture", "2026-11-23T10:00:00.000000Z", f"p{n}", None, "{}",
-             json.dumps([{"tag_name": "li", "text": f"Item {n:03d}", "attributes": {}}])) for n in range(150)]
-    rows.append((1, "$rageclick", "2026-11-23T10:00:00.000000Z", "p", None, "{}",
-                 json.dumps([{"tag_name": "li", "text": "Only raged", "attributes": {}}])))
+    rows = [{"project_id": 1, "team_id": 1, "event": "$autocapture", "timestamp": "2026-11-23T10:00:00.000000Z",
+             "distinct_id": f"p{n}", "elements_chain": [{"tag_name": "li", "text": f"Item {n:03d}", "attributes": {}}]}
+            for n in range(150)]
+    rows.append({"project_id": 1, "team_id": 1, "event": "$rageclick", "timestamp": "2026-11-23T10:00:00.000000Z",
+                 "distinct_id": "p", "elements_chain": [{"tag_name": "li", "text": "Only raged", "attributes": {}}]})
     with store.transaction(write=True):
-        store.db.executemany(
-            "INSERT INTO events (team_id, event, timestamp, distinct_id, person_email, properties, elements_chain)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        store.events.add(rows)
     names = [item["name"] for item in client.get(f"{P}/elements/values/", params={"key": "text"}).json()]
     assert len(names) == 100 and "Only raged" not in names
     expected = autocapture_values(client, "text")

@@ -1,4 +1,5 @@
-"""Elements: CRUD on the elements kept in an environment, and click statistics from its events."""
+"""Elements: CRUD on the elements kept in an environment, and click statistics from its events
+(the analytics engine's: the same clicks the insights count)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import re
 from collections import Counter
 from typing import Any
 
-from mockserver import property_filters
+from mockserver import errors
+from mockserver.analytics.properties import QueryError, Sql
 from mockserver.call import Call, Reply
-from mockserver.clock import iso
 from mockserver.dates import parse
 from mockserver.handlers import handles
 from mockserver.pagination import limit_offset_links, replaced_in_place, sql_window
@@ -66,28 +67,24 @@ def elements_destroy(call: Call) -> Reply:
 def elements_stats(call: Call) -> Reply:
     """Click counts per (element chain, event), most first; the window defaults to the last 7 days."""
     q = call.query
-    events = _included_events(call)
     since = parse(q.get("date_from", "-7d"), call.moment)
     if since is not None and "date_from" in q and not q["date_from"].startswith("-"):
         since = since.replace(hour=0, minute=0, second=0, microsecond=0)  # absolute dates start the day
-    until = parse(q["date_to"], call.moment) if "date_to" in q else call.moment
-    rows = call.store.elements.click_events(
-        call.team.id, events, iso(since) if since else "", iso(until) if until else "9999"
-    )
-    filters = list(q.get("properties") or [])
-    if q.get("filter_test_accounts"):
-        project = call.store.accounts.project(call.team.project_id)
-        filters += json.loads(project["test_account_filters"])
-    counts: Counter[tuple[str, str]] = Counter()
-    for row in rows:
-        if property_filters.matches(filters, json.loads(row["properties"]), {"email": row["person_email"]}):
-            counts[(row["elements_chain"], row["event"])] += 1
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], _chain_hash(item[0][0]), item[0][1]))
+    until = parse(q["date_to"], call.moment) if "date_to" in q else None
+    events = call.events()
+    sql = Sql()
+    try:
+        source = events.events_sql(sql, start=since, end=until, events=_included_events(call), filters=(q.get("properties") or [],),
+                                   filter_test_accounts=bool(q.get("filter_test_accounts")), lenient=True)
+        counts = events.rows(f"SELECT e.elements_chain, e.event, count(*) {source} AND e.elements_chain IS NOT NULL GROUP BY ALL", sql)
+    except QueryError as problem:  # a property filter the engine cannot apply
+        raise errors.APIError.of(problem.said(call.texts))
+    ranked = sorted(counts, key=lambda row: (-row[2], _chain_hash(row[0]), row[1]))
     limit, offset = q["limit"], min(q["offset"], len(ranked))
     depth, attributes = q.get("max_element_chain_depth"), q.get("data_attributes")
     results = [
         {"count": count, "hash": _chain_hash(chain), "type": event, "elements": chain_elements(chain, depth, attributes)}
-        for (chain, event), count in ranked[offset:offset + limit]
+        for chain, event, count in ranked[offset:offset + limit]
     ]
     following = replaced_in_place(call.url, offset=offset + limit) if offset + limit < len(ranked) else None
     previous = replaced_in_place(call.url, offset=offset - limit) if offset - limit >= 0 else None
@@ -101,12 +98,16 @@ def elements_values(call: Call) -> Reply:
     key, needle = call.query["key"], call.query.get("value")
     if key == "selector":
         return Reply([])
+    events = call.events()
+    sql = Sql()
+    source = events.events_sql(sql, start=None, end=None, event="$autocapture")
+    chains = events.rows(f"SELECT e.elements_chain, count(*) {source} AND e.elements_chain IS NOT NULL GROUP BY ALL", sql)
     counts: Counter[str] = Counter()
-    for row in call.store.elements.click_events(call.team.id, ["$autocapture"], "", "9999"):
-        for element in json.loads(row["elements_chain"]):
-            value = element.get(key)
+    for chain, times in chains:  # the distinct chains are few: count their elements here
+        for node in json.loads(chain):
+            value = node.get(key)
             if value is not None and (needle is None or needle in str(value)):
-                counts[str(value)] += 1
+                counts[str(value)] += times
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:MAX_VALUES]
     return Reply([{"name": value} for value, _ in ranked])
 

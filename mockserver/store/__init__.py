@@ -13,7 +13,9 @@ from mockserver.store.accounts import Accounts
 from mockserver.store.activity import Activity
 from mockserver.store.database import Database
 from mockserver.store.elements import Elements
+from mockserver.store.events import Events
 from mockserver.store.insights import Insights
+from mockserver.store.results import Results
 
 
 class Store:
@@ -23,6 +25,8 @@ class Store:
         self.insights = Insights(db)
         self.activity = Activity(db)
         self.elements = Elements(db)
+        self.events = Events(db)
+        self.results = Results(db)
         self._readers = threading.local()
 
     @property

@@ -117,6 +117,11 @@ class Accounts:
         )
         return Team(*row) if row else None
 
+    def main_teams(self) -> list[Team]:
+        """Each project's main environment (the one with the project's id)."""
+        rows = self.db.query("SELECT t.id FROM teams t WHERE t.id = t.project_id ORDER BY t.id")
+        return [self.team(row[0]) for row in rows]
+
     def project(self, project_id: int) -> dict[str, Any] | None:
         row = self.db.one("SELECT * FROM projects WHERE id = ?", (project_id,))
         return dict(row) if row else None

@@ -15,12 +15,26 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from mockserver.store import search
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 # Tables written by triggers from others (schema.sql, store/search.py), never copied as they are.
 DERIVED_TABLES = ("insight_counts", *search.INDEX_TABLES)
 # How to bring an older schema up to date, by the version it holds; each step ends one version on.
 MIGRATIONS = {
     "2": search.SCHEMA + search.BACKFILL,  # the trigram index of similar search
+    # The demo's click events are generated now, not stored; stored events get persons and projects.
+    "3": """
+DROP TABLE events;
+CREATE TABLE persons (id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL REFERENCES projects(id), distinct_id TEXT NOT NULL,
+                      properties TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, UNIQUE (project_id, distinct_id));
+CREATE TABLE events (id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL REFERENCES projects(id),
+                     team_id INTEGER NOT NULL REFERENCES teams(id), event TEXT NOT NULL, timestamp TEXT NOT NULL,
+                     distinct_id TEXT NOT NULL, properties TEXT NOT NULL DEFAULT '{}', elements_chain TEXT);
+INSERT OR REPLACE INTO meta (key, value) SELECT 'demo_streams', '[1, 2, 4]' WHERE EXISTS (SELECT 1 FROM insights);
+CREATE TABLE query_results (team_id INTEGER NOT NULL REFERENCES teams(id), cache_key TEXT NOT NULL, response TEXT NOT NULL,
+                            PRIMARY KEY (team_id, cache_key));
+CREATE TABLE query_runs (team_id INTEGER NOT NULL REFERENCES teams(id), id TEXT NOT NULL, cache_key TEXT NOT NULL,
+                         status TEXT NOT NULL, PRIMARY KEY (team_id, id));
+""",
 }
 
 
@@ -138,6 +152,8 @@ class Database:
                     self.execute(f'DELETE FROM main."{table}"')
                 for table in tables:
                     self.execute(f'INSERT INTO main."{table}" SELECT * FROM copy."{table}"')
+                self.execute("DELETE FROM main.meta WHERE key != 'schema_version'")
+                self.execute("INSERT INTO main.meta SELECT * FROM copy.meta WHERE key != 'schema_version'")
                 self.execute("DELETE FROM insight_counts")
                 self.execute("INSERT INTO insight_counts SELECT project_id, deleted, saved, COUNT(*) FROM insights"
                              " GROUP BY project_id, deleted, saved")

@@ -1,10 +1,10 @@
-"""Elements kept in an environment, and the click events element statistics are computed from."""
+"""Elements kept in an environment (their click statistics come from the analytics engine's events)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Sequence
+from typing import Any
 
 from mockserver.store.database import Database
 
@@ -33,16 +33,6 @@ class Elements:
 
     def delete(self, element_id: int) -> None:
         self.db.execute("DELETE FROM elements WHERE id = ?", (element_id,))
-
-    def add_click_events(self, rows: list[dict[str, Any]]) -> None:
-        self.db.insert_rows("events", rows)
-
-    def click_events(self, team_id: int, events: Sequence[str], since: str, until: str) -> list[sqlite3.Row]:
-        return self.db.query(
-            f"SELECT * FROM events WHERE team_id = ? AND event IN ({','.join('?' * len(events))})"
-            " AND timestamp >= ? AND timestamp <= ? ORDER BY id",
-            (team_id, *events, since, until),
-        )
 
 
 def _stored(values: dict[str, Any]) -> dict[str, Any]:

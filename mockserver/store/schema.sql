@@ -208,15 +208,43 @@ CREATE TABLE elements (
 );
 CREATE INDEX elements_by_team ON elements (team_id, id);
 
--- Autocapture, rageclick and dead-click events for elements/stats and elements/values.
+-- Events and persons written to the store (seed files, tests). The demo projects' own stream is
+-- not stored: mockserver/analytics/stream.py generates it (`meta.demo_streams` names the projects
+-- that have one), and the analytics engine reads both. `meta.events_version` moves with every
+-- write here, so the engine knows to read them again.
+CREATE TABLE persons (
+    id INTEGER PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
+    distinct_id TEXT NOT NULL,
+    properties TEXT NOT NULL DEFAULT '{}',    -- JSON
+    created_at TEXT NOT NULL,
+    UNIQUE (project_id, distinct_id)
+);
 CREATE TABLE events (
     id INTEGER PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
     team_id INTEGER NOT NULL REFERENCES teams(id),
     event TEXT NOT NULL,
     timestamp TEXT NOT NULL,
     distinct_id TEXT NOT NULL,
-    person_email TEXT,
     properties TEXT NOT NULL DEFAULT '{}',    -- JSON
-    elements_chain TEXT NOT NULL              -- JSON array of elements, clicked element first
+    elements_chain TEXT                       -- JSON array of elements, clicked element first, or NULL
 );
-CREATE INDEX events_by_time ON events (team_id, event, timestamp);
+
+-- Computed query results, as PostHog's cache keeps them: the response of a run, by the environment
+-- and the query's cache key (mockserver/analytics/caching.py). An insight and a /query/ call with
+-- the same query share it; a changed query has a new key, so its old result is simply not found.
+CREATE TABLE query_results (
+    team_id INTEGER NOT NULL REFERENCES teams(id),
+    cache_key TEXT NOT NULL,
+    response TEXT NOT NULL,                   -- JSON: the cached response, results included
+    PRIMARY KEY (team_id, cache_key)
+);
+-- Runs started with an async refresh mode, for `GET /query/{id}/`.
+CREATE TABLE query_runs (
+    team_id INTEGER NOT NULL REFERENCES teams(id),
+    id TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
+    status TEXT NOT NULL,                     -- JSON: the QueryStatus answered when it started
+    PRIMARY KEY (team_id, id)
+);
