@@ -68,10 +68,11 @@ def config(ctx: RunContext) -> dict[str, Any]:
     if target.session_cookie:
         auth["SessionAuth"] = {"api_key": target.session_cookie}
     operations: list[dict[str, Any]] = [
-        # Documented as always refused, so valid data is refused by design (stack notes, pitfall 10).
+        # Documented as always refused, so valid data is refused by design (stack notes, pitfall 10);
+        # or PostHog refuses some valid data itself (x-refuses-valid-data: a query it cannot run).
         {"include-operation-id": [op.operation_id],
          "checks": {"positive_data_acceptance": {"expected-statuses": sorted(map(str, op.documented_statuses()))}}}
-        for op in spec.operations if op.always_refused
+        for op in spec.operations if op.always_refused or op.refuses_valid_data
     ]
     if not options.thorough:
         # The deprecated /environments/ copies run the canonical operations under another prefix:

@@ -7,13 +7,16 @@ and answer a Reply; the status of a reply that does its job is the operation's, 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.requests import Request
 
 from mockserver import errors
+from mockserver.analytics.context import Context
+from mockserver.analytics.engine import Engine
 from mockserver.clock import Clock, iso
 from mockserver.incoming import Incoming
 from mockserver.store import Store
@@ -33,6 +36,7 @@ class Call:
     store: Store
     clock: Clock
     spec: Spec
+    analytics: Engine  # the events insights and element statistics are computed from
     principal: Principal | None = None  # authenticate
     team: Team | None = None  # authorize: the environment the path names, if any
     path: dict[str, Any] = field(default_factory=dict)  # validate
@@ -68,6 +72,15 @@ class Call:
     def user_id(self) -> int:
         return self.principal.user.id
 
+    def events(self, team: Team | None = None) -> Context:
+        """The events of an environment (the call's, unless another is named: an insight computes
+        over its own), as the analytics engine holds them now, with the project settings queries
+        read (week start, test-account filters)."""
+        team = team or self.team
+        project = self.store.accounts.project(team.project_id)
+        return Context(self.analytics.cursor(self.store, self.moment), team.id, self.moment,
+                       project["week_start_day"], json.loads(project["test_account_filters"]))
+
     def error(self, name: str, *, attr: Any = errors.UNSET, **values: Any) -> errors.APIError:
         """PostHog's text `name` from the spec's catalogue as an error, to raise."""
         return errors.error(self.texts, name, attr=attr, **values)
@@ -84,3 +97,7 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     empty: bool = False
+    pending: bool = False  # work goes on after the answer: 202, the operation's documented "accepted"
+    # Writes to run after handling, on the event loop's connection: a handler on a worker thread
+    # reads only, and hands back what it needs written (a computed result for the cache).
+    writes: list[Callable[[Store], None]] = field(default_factory=list)

@@ -31,6 +31,45 @@ def wrap(query: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
+def with_override(query: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """filters_override replaces the date range, interval and test-account filter of the source."""
+    if not isinstance(query.get("source"), dict):
+        return query
+    source = dict(query["source"])
+    if "date_from" in override or "date_to" in override:
+        source["dateRange"] = {**(source.get("dateRange") or {}), **{k: override[k] for k in ("date_from", "date_to") if k in override}}
+    for key, target in (("interval", "interval"), ("filterTestAccounts", "filterTestAccounts")):
+        if override.get(key) is not None:
+            source[target] = override[key]
+    return {**query, "source": source}
+
+
+def legacy_query(filters: dict[str, Any]) -> dict[str, Any] | None:
+    """The query PostHog reads a legacy insight's filters as (filter_to_query), for the kinds the
+    mock computes from them: trends and funnels over events. None for anything else."""
+    kind = {"TRENDS": "TrendsQuery", "FUNNELS": "FunnelsQuery"}.get(str(filters.get("insight") or "TRENDS").upper())
+    events = filters.get("events")
+    if kind is None or not isinstance(events, list) or not events:
+        return None
+    series = [{"kind": "EventsNode", "event": e.get("id"), "name": e.get("name") or e.get("id"),
+               **{key: e[key] for key in ("math", "math_property", "custom_name", "properties") if e.get(key)}}
+              for e in sorted(events, key=lambda e: e.get("order") or 0) if isinstance(e, dict)]
+    query: dict[str, Any] = {"kind": kind, "series": series}
+    if filters.get("date_from") or filters.get("date_to"):
+        query["dateRange"] = {k: filters[k] for k in ("date_from", "date_to") if filters.get(k)}
+    if filters.get("interval"):
+        query["interval"] = filters["interval"]
+    if isinstance(filters.get("properties"), list) and filters["properties"]:
+        query["properties"] = filters["properties"]
+    if filters.get("filter_test_accounts"):
+        query["filterTestAccounts"] = True
+    if filters.get("breakdown") is not None:
+        query["breakdownFilter"] = {"breakdown": filters["breakdown"], "breakdown_type": filters.get("breakdown_type") or "event"}
+    if kind == "TrendsQuery" and filters.get("display"):
+        query["trendsFilter"] = {"display": filters["display"]}
+    return query
+
+
 def kind_of(query: dict[str, Any] | None, filters: dict[str, Any] | None) -> str | None:
     """The value of the list's `insight` filter this insight answers to (fact sheet §3.1)."""
     if not query:

@@ -112,8 +112,9 @@ def key_of(call: Call) -> tuple | None:
 
 
 def clock_free(call: Call) -> bool:
-    """Whether this call's answer stays the same while the data does: no relative date filter."""
-    return call.operation.base_id in REMEMBERED and not any(
+    """Whether this call's answer stays the same while the data does: no relative date filter, and
+    no refresh mode that may compute (whether it does follows the age of what is cached)."""
+    return call.operation.base_id in REMEMBERED and call.query.get("refresh", "force_cache") == "force_cache" and not any(
         param.schema == DATE_FILTER and str(call.query.get(param.name, "")).startswith("-")
         for param in call.operation.parameters
     )

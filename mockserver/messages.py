@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from posthog_spec import Said, Spec
+from posthog_spec import PostHogText, Said, Spec
 
 # A failed range keyword: the DRF text and the pydantic text that say so.
 RANGE_TEXTS = {
@@ -78,11 +78,14 @@ class Messages:
             return self.texts["not_json"]()
         return self.for_type(expected, raw)
 
-    def query_problem(self, schema: Mapping[str, Any], value: Any) -> Said:
-        """PostHog's parse error for a query that does not parse: `<location>: <pydantic's text>`."""
+    def query_problem(self, schema: Mapping[str, Any], value: Any, text: PostHogText) -> Said:
+        """PostHog's parse error for a query that does not parse, in the words of `text`: the
+        insight's parser says `<location>: <pydantic's text>`, the query endpoint's pydantic's own
+        report (`query.<path>` then the text, on lines of their own)."""
         location, problem = self._first_query_problem(schema, value, [])
         where = f"{'.'.join(location)}: " if location else ""
-        return self.texts["query_parse_error"](location=where, problem=problem)
+        path = "".join(f".{step}" for step in location)
+        return text(location=where, path=path, problem=problem)
 
     def _first_query_problem(self, schema: Mapping[str, Any], value: Any, location: list[str]) -> tuple[list[str], str]:
         """Walk a `kind`-discriminated union down to the first problem."""

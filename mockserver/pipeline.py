@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockserver import errors, rendering, seed
+from mockserver.analytics.engine import Engine, events_scale
 from mockserver.auth import Authenticator, Principal
 from mockserver.call import Call, Reply
 from mockserver.clock import Clock
@@ -39,6 +40,9 @@ logger = logging.getLogger("mockserver")
 # of a search) rather than a handful of rows: with a file database they run on a worker thread,
 # on a read-only connection of its own, so the event loop goes on serving other requests.
 SCANNING_READS = frozenset({"elements_stats_retrieve", "elements_values_list"})
+# Posts that only read (a query's results are computed, and their cache write comes back in the
+# reply), so they too run on a worker thread; an insight retrieve that may compute does as well.
+COMPUTING = frozenset({"query_create"})
 
 
 class MockServer:
@@ -63,6 +67,7 @@ class MockServer:
         self.throttle = Throttle(clock, spec.texts) if settings.rate_limit == "posthog" else None
         self.journal = Journal()
         self.snapshots = Snapshots(store)
+        self.analytics = Engine(events_scale(settings.scale))
         self.server_errors = 0  # answers of the last resort: each one is a bug of the mock
 
     async def api(self, request: Request) -> Response:
@@ -113,7 +118,7 @@ class MockServer:
             raise errors.method_not_allowed(self.spec.texts, request.method, match.route.allowed)
         refuse_unknown_format(request, match.operation, self.spec.texts)
         incoming = await Incoming.read(request, self.settings.max_body_bytes, self.spec.texts)
-        return Call(request, incoming, match.operation, match.path_params, self.store, self.clock, self.spec)
+        return Call(request, incoming, match.operation, match.path_params, self.store, self.clock, self.spec, self.analytics)
 
     async def _answer(self, call: Call) -> Response:
         """A remembered answer, or validate, handle and render (and remember when the read allows)."""
@@ -126,16 +131,25 @@ class MockServer:
         else:
             with self.store.transaction(write=call.operation.is_write):
                 reply = self.handlers[call.operation.base_id](call)
+        if reply.writes:
+            with self.store.transaction(write=True):
+                for write in reply.writes:
+                    write(self.store)
         result = rendering.render(call, reply)
         if lookup is not None:
             lookup.keep(call, result)
         return result
 
     def _scans(self, call: Call) -> bool:
-        if not self.store.can_read_elsewhere or call.operation.is_write:
+        if not self.store.can_read_elsewhere:
             return False
-        return call.operation.base_id in SCANNING_READS or (
-            call.operation.base_id == "insights_list" and bool(call.query.get("search")))
+        base_id = call.operation.base_id
+        if base_id in COMPUTING:
+            return True
+        if call.operation.is_write:
+            return False
+        return base_id in SCANNING_READS or (base_id == "insights_list" and bool(call.query.get("search"))) or (
+            base_id == "insights_retrieve" and call.query.get("refresh", "force_cache") != "force_cache")
 
     def _handle_elsewhere(self, call: Call) -> Reply:
         """On a worker thread: the handler over that thread's read-only connection."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from http import HTTPStatus
 from typing import Any, Mapping
 
 import orjson
@@ -21,11 +22,12 @@ def encode_json(data: Any) -> bytes:
     """Compact UTF-8 JSON, as PostHog's orjson renderer writes it. Stored JSON (an insight's query)
     is passed in as orjson.Fragment and copied as it is. Integers beyond 64 bits (echoed back from
     a request, e.g. in filters_override) are beyond orjson: those rare bodies are encoded again
-    with each such integer as a fragment of its own digits."""
+    with each such integer as a fragment of its own digits. Moments (in computed results) are
+    written in UTC with a Z, as PostHog's renderer writes them (OPT_UTC_Z)."""
     try:
-        return orjson.dumps(data)
+        return orjson.dumps(data, option=orjson.OPT_UTC_Z)
     except TypeError:
-        return orjson.dumps(_big_integers_as_fragments(data))
+        return orjson.dumps(_big_integers_as_fragments(data), option=orjson.OPT_UTC_Z)
 
 
 def plain(data: Any) -> Any:
@@ -61,8 +63,12 @@ def csv_text(data: Any) -> str:
 
 
 def render(call: Call, reply: Reply) -> Response:
-    """A handler's reply, with the operation's success status; CSV when `format=csv` was asked."""
-    return response(call.operation.success_status(), reply.body, as_csv=call.query.get("format") == "csv",
+    """A handler's reply, with the operation's success status (202 when its work goes on after the
+    answer); CSV when `format=csv` was asked."""
+    status = HTTPStatus.ACCEPTED if reply.pending else call.operation.success_status()
+    if status not in call.operation.documented_statuses():
+        raise RuntimeError(f"{call.operation.operation_id} does not document {status}")
+    return response(status, reply.body, as_csv=call.query.get("format") == "csv",
                     empty=reply.empty, headers=reply.headers, head=call.head)
 
 

@@ -18,7 +18,7 @@ from mockserver import errors
 from mockserver.call import Call
 from mockserver.json_values import load_json
 from mockserver.messages import Messages, python_type
-from posthog_spec import Operation, Parameter, Said, Spec
+from posthog_spec import Operation, Parameter, PostHogText, Said, Spec
 
 INTEGER = re.compile(r"^-?[0-9]+$")
 # Query-string booleans as PostHog's str_to_bool reads them (posthog/utils.py), either case.
@@ -154,9 +154,13 @@ class RequestValidator:
             key=lambda p: (order.index(p.field) if p.field in order else len(order), CONDITIONS.index(p.condition)),
         )
         spec_errors = self.body_properties.get(problem.field, {}).get("x-posthog-errors", {})
-        if (problem.entry(spec_errors) or {}).get("code") == "parse_error":
+        entry = problem.entry(spec_errors) or {}
+        if entry.get("code") == "parse_error":
             # PostHog's parser validates the query with pydantic: the text says where it failed.
-            return errors.APIError.of(self.messages.query_problem(self.body_properties[problem.field], body[problem.field]))
+            text = PostHogText.from_entry(problem.field, entry)
+            if problem.field not in body:
+                return errors.APIError.of(text(location="", path="", problem=self.texts["pydantic_required"].fill()))
+            return errors.APIError.of(self.messages.query_problem(self.body_properties[problem.field], body[problem.field], text))
         return problem.error(spec_errors, body)
 
     def _body_problems(self, body: dict[str, Any], error: Any) -> list[Problem]:

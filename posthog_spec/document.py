@@ -80,6 +80,9 @@ class Operation:
     unauthenticated_status: int = 401
     fidelity: tuple[Mapping[str, Any], ...] = field(default=())
     requires_project_admin: bool = False  # `x-requires-project-admin`: beyond the scope, a project admin
+    # `x-refuses-valid-data`: PostHog itself refuses some schema-valid requests (a query its
+    # runner cannot run as asked), so a 400 to valid data is no contract breach.
+    refuses_valid_data: bool = False
 
     @property
     def base_id(self) -> str:
@@ -221,6 +224,7 @@ class Spec:
                     unauthenticated_status=unauthenticated.get((raw.get("tags") or [""])[0], 401),
                     fidelity=tuple(raw.get("x-fidelity", [])),
                     requires_project_admin=bool(raw.get("x-requires-project-admin", False)),
+                    refuses_valid_data=bool(raw.get("x-refuses-valid-data", False)),
                 )
 
     def _parameter(self, raw: Mapping[str, Any]) -> Parameter:

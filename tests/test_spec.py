@@ -40,6 +40,8 @@ PROJECT_OPERATIONS = [
     ("DELETE", "elements/{id}/", "elements_destroy", "element:write"),
     ("GET", "elements/stats/", "elements_stats_retrieve", "element:read"),
     ("GET", "elements/values/", "elements_values_list", "element:read"),
+    ("POST", "query/", "query_create", "query:read"),
+    ("GET", "query/{id}/", "query_retrieve", "query:read"),
 ]
 ACCOUNT_OPERATIONS = [
     ("GET", "/api/projects/", "projects_list"),

@@ -26,6 +26,6 @@ def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
 
 
 def load_handlers() -> dict[str, Handler]:
-    from mockserver.handlers import account, elements, insight_actions, insights  # noqa: F401  (registers)
+    from mockserver.handlers import account, elements, insight_actions, insights, query  # noqa: F401  (registers)
 
     return HANDLERS

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import Any, Sequence
 
-from mockserver import insight_queries
+from mockserver import insight_queries, results
+from mockserver.analytics import queries
+from mockserver.analytics.properties import QueryError
 from mockserver.call import Call, Reply
 from mockserver.dates import parse_iso
 from mockserver.handlers import handles
 from mockserver.pagination import limit_offset_links, sql_window
 from mockserver.representations import insights as representations
+from mockserver.store.accounts import Team
 from mockserver.store.insights import ListQuery
 
 # Changing these bumps last_modified_at (Insight.MATERIAL_INSIGHT_FIELDS).
@@ -20,10 +23,31 @@ MATERIAL_FIELDS = {"name", "description", "filters"}
 LOGGED_FIELDS = ("name", "derived_name", "description", "query", "filters", "deleted", "favorited", "tags")
 
 
-def serializer_context(call: Call, **extra: Any) -> representations.Context:
-    """Personal API keys get the deprecated `dashboards` field by default; sessions must opt in."""
+def serializer_context(call: Call, rows: Sequence[sqlite3.Row] = (), **extra: Any) -> representations.Context:
+    """Personal API keys get the deprecated `dashboards` field by default; sessions must opt in.
+    The rows' result fields are what is cached for their queries (nothing is computed here)."""
     include_dashboards = call.principal.via_key or bool(call.query.get("include_dashboards"))
-    return representations.Context(store=call.store, team=call.team, include_dashboards=include_dashboards, **extra)
+    ctx = representations.Context(store=call.store, team=call.team, include_dashboards=include_dashboards, **extra)
+    ctx.cache_keys = {row["id"]: results.key_of(_team_of(call, row), source) for row in rows
+                      if (source := _source(row, ctx.filters_override)) is not None}
+    found = call.store.results.many(list(ctx.cache_keys.values())) if ctx.cache_keys else {}
+    ctx.results = {insight_id: representations.Results({**found[key]["response"], "is_cached": True})
+                   for insight_id, key in ctx.cache_keys.items() if key in found}
+    return ctx
+
+
+def _team_of(call: Call, row: sqlite3.Row) -> Team:
+    """The environment an insight computes over: its own (a project path reaches them all)."""
+    return call.team if row["team_id"] == call.team.id else call.store.accounts.team(row["team_id"])
+
+
+def _source(row: sqlite3.Row, filters_override: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The query the mock runs for an insight (None for the ones it computes nothing for)."""
+    if row["query"] is None:
+        legacy = insight_queries.legacy_query(json.loads(row["filters"]))
+        return queries.runnable(legacy)
+    query = json.loads(row["query"])
+    return queries.runnable(insight_queries.with_override(query, filters_override) if filters_override else query)
 
 
 def live_insight(call: Call, *, include_deleted: bool = False) -> sqlite3.Row:
@@ -63,7 +87,7 @@ def insights_list(call: Call) -> Reply:
         offset=sql_offset,
     )
     count, rows, search_types = call.store.insights.page(listing)
-    ctx = serializer_context(call, search_types=search_types)
+    ctx = serializer_context(call, rows, search_types=search_types)
     results = representations.basic(ctx, rows) if q.get("basic") else representations.full(ctx, rows)
     following, previous = limit_offset_links(call.url, limit=limit, offset=offset, count=count)
     return Reply({"count": count, "next": following, "previous": previous, "results": results})
@@ -102,20 +126,34 @@ def insights_create(call: Call) -> Reply:
     call.store.insights.set_tags(insight_id, normalize_tags(body.get("tags") or []))
     row = call.store.insights.by_id_or_short_id(team.project_id, str(insight_id), include_deleted=True)
     log_activity(call, row, "created", changes=None)
-    return Reply(representations.full(serializer_context(call), [row])[0])
+    return Reply(representations.full(serializer_context(call, [row]), [row])[0])
 
 
 @handles("insights_retrieve")
 def insights_retrieve(call: Call) -> Reply:
+    """The insight, with its results as `refresh` says (PostHog's default only reads the cache)."""
     row = live_insight(call)
-    ctx = serializer_context(call, filters_override=call.query.get("filters_override"))
+    ctx = serializer_context(call, [row], filters_override=call.query.get("filters_override"))
+    writes = []
+    source = _source(row, ctx.filters_override)
+    ctx.refresh_requested = "refresh" in call.request.query_params  # sent, not the spec's default
+    if source is not None and not call.query.get("basic"):
+        team = _team_of(call, row)
+        try:
+            outcome = results.obtain(call, team, source, call.query["refresh"], insight_id=row["id"])
+        except QueryError as problem:  # PostHog answers the insight, its status saying what failed
+            failed = results.failed_status(call, team, ctx.cache_keys[row["id"]], row["id"], problem.said(call.texts).detail)
+            ctx.results[row["id"]] = representations.Results(None, failed)
+        else:
+            ctx.results[row["id"]] = representations.Results(outcome.response, outcome.status)
+            writes = outcome.writes
     item = representations.basic(ctx, [row])[0] if call.query.get("basic") else representations.full(ctx, [row])[0]
     dashboard_id = call.query.get("from_dashboard")
     tile = call.store.insights.tile(row["id"], dashboard_id) if dashboard_id else None
     if tile is not None:
         item["color"] = tile["color"]
         item["layouts"] = json.loads(tile["layouts"])
-    return Reply(item)
+    return Reply(item, writes=writes)
 
 
 @handles("insights_update", "insights_partial_update")
@@ -155,7 +193,7 @@ def insights_update(call: Call) -> Reply:
         verb = "deleted" if after["deleted"] else "restored"
     if logged:
         log_activity(call, after, verb, changes=logged)
-    return Reply(representations.full(serializer_context(call), [after])[0])
+    return Reply(representations.full(serializer_context(call, [after]), [after])[0])
 
 
 @handles("insights_destroy")

@@ -22,6 +22,15 @@ RESTRICTION_EVERYONE_CAN_EDIT = 21
 PRIVILEGE_CAN_EDIT = 37
 
 
+@dataclass(frozen=True)
+class Results:
+    """An insight's result fields as its answer's refresh mode left them: the cached or computed
+    response (None: nothing), and the status of a run started in the background."""
+
+    response: dict[str, Any] | None
+    status: dict[str, Any] | None = None
+
+
 @dataclass
 class Context:
     """What shapes the representation beyond the row (PostHog's serializer context)."""
@@ -32,6 +41,9 @@ class Context:
     include_dashboards: bool = True
     search_types: dict[int, str] = field(default_factory=dict)
     filters_override: dict[str, Any] | None = None
+    results: dict[int, Results] = field(default_factory=dict)  # by insight id
+    refresh_requested: bool = False  # the request named a refresh mode (the timezone is then the team's)
+    cache_keys: dict[int, str] = field(default_factory=dict)  # by insight id, for the runnable queries
 
 
 class _Page:
@@ -48,20 +60,22 @@ class _Page:
 
 
 def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
-    """InsightSerializer. Results are never computed by the mock, so the result fields are empty."""
+    """InsightSerializer, with the result fields the context holds for each insight (or empty)."""
     page = _Page(ctx, rows)
     out = []
     for row in rows:
         query, filters = _query_and_filters(row)
         if ctx.filters_override and row["query"] is not None:
-            query = _with_override(json.loads(row["query"]), ctx.filters_override)
+            query = insight_queries.with_override(json.loads(row["query"]), ctx.filters_override)
         item = _opening(ctx, row, filters, query, order=row["order"], deleted=bool(row["deleted"]))
+        found = ctx.results.get(row["id"]) or Results(None)
+        response = found.response or {}
         item.update({
-            "last_refresh": None,
-            "cache_target_age": None,
-            "next_allowed_client_refresh": None,
-            "result": None,
-            "hasMore": None,
+            "last_refresh": response.get("last_refresh"),
+            "cache_target_age": response.get("cache_target_age"),
+            "next_allowed_client_refresh": response.get("next_allowed_client_refresh"),
+            "result": response.get("results"),
+            "hasMore": response.get("hasMore"),
             "columns": None,
             "created_at": row["created_at"],
             "created_by": page.user(row["created_by_id"]),
@@ -76,12 +90,12 @@ def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
             "effective_restriction_level": RESTRICTION_EVERYONE_CAN_EDIT,
             "effective_privilege_level": PRIVILEGE_CAN_EDIT,
             "user_access_level": "editor" if ctx.has_request else None,
-            "timezone": ctx.team.timezone,
-            "is_cached": False,
-            "query_status": None,
-            "hogql": None,
+            "timezone": ctx.team.timezone if ctx.refresh_requested else response.get("timezone"),
+            "is_cached": bool(response.get("is_cached")),
+            "query_status": found.status,
+            "hogql": response.get("hogql"),
             "types": None,
-            "resolved_date_range": None,
+            "resolved_date_range": response.get("resolved_date_range"),
             "query_scan": None,
             "alerts": [],
             "filter_override_context": _override_context(ctx.filters_override),
@@ -89,7 +103,7 @@ def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
         })
         if row["id"] in ctx.search_types:
             item["search_match_type"] = ctx.search_types[row["id"]]
-        item["filters_hash"] = insight_queries.filters_hash(row["team_id"], row["query"], row["filters"])
+        item["filters_hash"] = ctx.cache_keys.get(row["id"]) or insight_queries.filters_hash(row["team_id"], row["query"], row["filters"])
         out.append(item)
     return out
 
@@ -153,19 +167,6 @@ def _query_and_filters(row: sqlite3.Row) -> tuple[Any, Any]:
     if row["query"] is not None:
         return orjson.Fragment(row["query"]), {}
     return None, orjson.Fragment(row["filters"])
-
-
-def _with_override(query: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """filters_override replaces the date range, interval and test-account filter of the source."""
-    if not isinstance(query.get("source"), dict):
-        return query
-    source = dict(query["source"])
-    if "date_from" in override or "date_to" in override:
-        source["dateRange"] = {**(source.get("dateRange") or {}), **{k: override[k] for k in ("date_from", "date_to") if k in override}}
-    for key, target in (("interval", "interval"), ("filterTestAccounts", "filterTestAccounts")):
-        if override.get(key) is not None:
-            source[target] = override[key]
-    return {**query, "source": source}
 
 
 def _override_context(override: dict[str, Any] | None) -> dict[str, Any] | None:
