@@ -93,7 +93,8 @@ def overview(server: MockServer, *, base_url: str) -> dict[str, Any]:
             "user": users.get(row["user_id"]),
         } for row in store.db.query("SELECT * FROM personal_api_keys ORDER BY created_at, id")]
         organizations = [{"id": row["id"], "name": row["name"], "projects": []}
-                         for row in store.db.query("SELECT * FROM organizations ORDER BY created_at, name")]
+                         for row in store.db.query("SELECT o.* FROM organizations o ORDER BY"
+                                                   " (SELECT min(id) FROM projects WHERE organization_id = o.id), o.name")]
         by_id = {organization["id"]: organization for organization in organizations}
         teams = store.db.query("SELECT id, project_id, name FROM teams ORDER BY id")
         for row in store.db.query("SELECT id, organization_id, name FROM projects ORDER BY id"):
