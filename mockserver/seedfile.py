@@ -263,6 +263,8 @@ class _Plan:
         """The record's fields checked on their own: known, present when required, of the right
         type (the spec's schema where it has one), times read. None when something is wrong."""
         before = len(self.problems)
+        if section.name == "memberships" and isinstance(item.get("level"), str) and item["level"] in LEVELS:
+            item["level"] = LEVELS[item["level"]]
         for name in sorted(set(item) - section.names):
             self.problems.append(f"{where}.{name}: unknown field (fields: {', '.join(sorted(section.names))})")
         for column in section.columns:
@@ -284,8 +286,6 @@ class _Plan:
                 self.problems.append(f"{where}.{column.name}: {value!r} is not true or false")
             elif column.kind == "text" and not isinstance(value, str) and not (column.name == "item_id" and type(value) is int):
                 self.problems.append(f"{where}.{column.name}: {value!r} is not a text")
-        if section.name == "memberships" and "level" in item and item["level"] in LEVELS:
-            item["level"] = LEVELS[item["level"]]
         self._against_spec(section, item, where)
         self._own_rules(section, item, where)
         return item if len(self.problems) == before else None
@@ -293,8 +293,7 @@ class _Plan:
     @staticmethod
     def _derived(section: Section, name: str, item: Mapping[str, Any]) -> bool:
         """Required columns a record may leave out because another field gives them."""
-        return (section.name, name) in {("personal_api_keys", "secure_value")} or (
-            section.name == "memberships" and name == "level" and item.get("level") in LEVELS)
+        return (section.name, name) in {("personal_api_keys", "secure_value")}
 
     def _against_spec(self, section: Section, item: Mapping[str, Any], where: str) -> None:
         """Each field against the same-named property of the section's spec schemas (the first
