@@ -181,7 +181,7 @@ class Faults:
 
             def key_label(c: Call) -> str | None:
                 if id(c) not in labels:
-                    labels[id(c)] = self._key_label(c)
+                    labels[id(c)] = self.key_label(c)
                 return labels[id(c)]
 
             for rule in self._rules:
@@ -362,7 +362,7 @@ class Faults:
         client = call.request.client.host if call.request.client else ""
         return client in LOOPBACK_CLIENTS
 
-    def _key_label(self, call: Call) -> str | None:
+    def key_label(self, call: Call) -> str | None:
         """The label of the key the call carries, without authenticating it (no write, no refusal)."""
         try:
             found = Authenticator._key_candidate(call.incoming)

@@ -163,6 +163,9 @@ class MockServer:
               injection: Injection | None) -> None:
         principal = call.principal if call else None
         key = principal.key if principal is not None else None
+        caller = key.label if key is not None else f"session of {principal.user.email}" if principal is not None else None
+        if caller is None and injection is not None and injection.replaces_answer:
+            caller = self.faults.key_label(call)  # answered before authentication: the key it carried
         self.journal.add(Entry(
             at=self.clock.now(),
             method=request.method,
@@ -173,7 +176,7 @@ class MockServer:
             key_id=key.id if key is not None else None,
             query=request.scope.get("query_string", b""),
             duration_ms=(time.perf_counter() - started) * 1000,
-            caller=key.label if key is not None else f"session of {principal.user.email}" if principal is not None else None,
+            caller=caller,
             fault=injection.note() if injection is not None else None,
             request_type=call.headers.get("content-type") if call else None,
             request_body=call.incoming.body.raw if call else b"",

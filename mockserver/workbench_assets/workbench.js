@@ -207,7 +207,7 @@ async function showEntry(id) {
   const detail = $("#journal-detail");
   detail.hidden = false;
   const truncated = (part) => part.truncated ? element("span", { class: "muted" }, ` (first ${part.body.length} of ${part.size} bytes)`) : null;
-  detail.replaceChildren(
+  detail.replaceChildren(...[
     element("h3", {}, `${entry.method} ${entry.path}${entry.query ? `?${entry.query}` : ""}`),
     element("p", {}, `${entry.operation_id || "no route"} · ${entry.status || "dropped"} · ${entry.duration_ms.toFixed(1)} ms · ${entry.caller || "anonymous"} · worker ${entry.worker}`),
     entry.fault ? element("p", {}, faultBadge(entry.fault), "injected by ", (entry.fault.rules || []).join(", ") || "the Prefer header") : null,
@@ -216,7 +216,7 @@ async function showEntry(id) {
     element("pre", { class: "request-body" }, pretty(entry.request.body, entry.request.content_type)),
     element("h4", {}, "Response body ", element("span", { class: "muted" }, entry.response.content_type || ""), truncated(entry.response)),
     element("pre", { class: "response-body" }, pretty(entry.response.body, entry.response.content_type)),
-  );
+  ].filter(Boolean));
 }
 
 function wireJournal() {
