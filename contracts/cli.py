@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="a progress line on stderr (auto: on a terminal, not in CI)")
     run_cmd.add_argument("--keep-mock-state", action="store_true",
                          help="against the toolkit's mock, leave what the run made instead of restoring the mock's state")
+    run_cmd.add_argument("--allow-faults", action="store_true",
+                         help="run against the toolkit's mock even when it has fault rules active")
     run_cmd.add_argument("--any-objects", action="store_true",
                          help="let conformance write to objects the run did not create (default only on the mock)")
     return parser
@@ -95,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
                       operations=[o.strip() for o in args.operations.split(",")] if args.operations else None,
                       shrink=not args.no_shrink, read_only=args.read_only, rate_budget=args.rate_budget,
                       own_objects_only=False if args.any_objects else None, spec_path=_spec_path(args.spec),
-                      progress=args.progress, keep_mock_state=args.keep_mock_state)
+                      progress=args.progress, keep_mock_state=args.keep_mock_state, allow_faults=args.allow_faults)
     if args.seed is not None:
         options.seed = args.seed
     if args.dry_run:

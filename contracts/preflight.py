@@ -3,7 +3,9 @@
 A run against an address nobody answers used to print nothing for ten minutes while each
 operation timed out in turn. One request first says what is wrong, in one line: connection
 refused, a name that does not resolve, a TLS problem, no answer, an unknown project, or a key
-the target refuses.
+the target refuses. Against the toolkit's mock, it first asks whether faults are injected
+(`GET /_mock/faults`): a run would chase failures the developer put there on purpose, so it
+refuses unless told to (`--allow-faults`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from contracts.context import RunContext
 from posthog_spec import CALLER_REFUSALS, Operation, key_refusal
 
 TIMEOUT_S = 10.0
+MOCK_FAULTS = "/_mock/faults"
 
 
 class TargetUnusable(Exception):
@@ -23,6 +26,8 @@ class TargetUnusable(Exception):
 def check(ctx: RunContext) -> None:
     """Raises TargetUnusable when the target cannot be used; sends one request."""
     target, texts = ctx.target, ctx.spec.texts
+    if target.is_mock and not ctx.options.allow_faults:
+        _refuse_active_faults(target)
     key = target.broadest_key() if target.keys else None
     probe = _probe(ctx, key)
     path = probe.path_for(**{probe.project_param: target.project_id}) if probe.project_param else probe.path
@@ -44,6 +49,19 @@ def check(ctx: RunContext) -> None:
         raise TargetUnusable(f"{target.base_url} refused the key {key.redacted}: {response.status_code} {detail or response.text[:200]!r}")
     if texts["project_not_found"].match(detail) is not None:
         raise TargetUnusable(f"{target.base_url} has no project {target.project_id} (give --project-id)")
+
+
+def _refuse_active_faults(target: object) -> None:
+    with target.client() as client:
+        try:
+            response = client.get(MOCK_FAULTS)
+        except httpx.HTTPError:
+            return  # the probe below says what is wrong with the target
+    rules = response.json().get("rules", []) if response.is_success else []
+    if rules:
+        raise TargetUnusable(f"the mock at {target.base_url} has {len(rules)} fault rule(s) active, so some answers are"
+                             " injected failures or delays; clear them (DELETE /_mock/faults, or on its page at /_mock/)"
+                             " or pass --allow-faults")
 
 
 def _probe(ctx: RunContext, key: object) -> Operation:

@@ -47,6 +47,7 @@ class Options:
     spec_path: str | Path | None = None  # the spec to hold the target to; None: the checkout's spec/openapi.yaml
     progress: str = "auto"  # auto: on a terminal outside CI; always; never
     keep_mock_state: bool = False  # against the toolkit's mock: leave what the run made (no restore)
+    allow_faults: bool = False  # against the toolkit's mock: run even with fault rules active
 
 
 def run(target: Target, options: Options) -> Report:

@@ -1,10 +1,12 @@
-"""The mock's own surface, outside `/api/`: reset, mint keys, open sessions, recent requests.
+"""The mock's own surface, outside `/api/`: reset, mint keys, open sessions, the request journal,
+fault rules, the state as JSON, and the workbench page built on all of them (workbench.py).
 
 It can mint keys and wipe the state, so no web page may reach it through the developer's
 browser: unless the server was started with `--admin any`, it answers only clients on loopback,
 under a loopback name (or one named with `--allowed-host`: DNS rebinding gives a foreign page a
 name of its own), and its writes need a JSON body type (which a page can send cross-site only
-after a CORS preflight) and no Origin the mock's CORS policy does not allow. Its answers use
+after a CORS preflight) and no Origin the mock's CORS policy does not allow (the workbench page
+is served by the mock itself, so its own origin is always allowed). Its answers use
 PostHog's error shape, but its words and statuses are the mock's own, not PostHog's.
 """
 
@@ -18,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from mockserver import rendering, seed
+from mockserver import faults, rendering, seed, seedfile, state, workbench
 from mockserver.auth import SESSION_COOKIE
 from mockserver.clock import iso
 from mockserver.errors import APIError
@@ -26,10 +28,11 @@ from mockserver.incoming import Incoming
 from mockserver.pipeline import MockServer
 from mockserver.projects import MAX_TEAM_ID
 from mockserver.representations.keys import personal_api_key
-from mockserver.settings import LOCAL_ORIGINS
+from mockserver.settings import LOCAL_ORIGINS, LOOPBACK_CLIENTS
+from posthog_spec import fidelity
 
-# Starlette's TestClient calls itself "testclient" and the server "testserver".
-LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+# Starlette's TestClient calls the server "testserver".
+LOOPBACK = LOOPBACK_CLIENTS
 LOOPBACK_NAMES = {"127.0.0.1", "[::1]", "localhost", "testserver"}
 MAX_LABEL = 40  # PersonalAPIKey.label, posthog/models/personal_api_key.py
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -52,7 +55,9 @@ def routes(server: MockServer) -> list[Mount]:
             return _refused(f"The mock's admin surface answers to loopback names only, not {name!r}"
                             " (name it with --allowed-host).")
         origin = request.headers.get("origin")
-        if origin is not None and not (origin in server.settings.cors_origins or (origins and origins.fullmatch(origin))):
+        own_page = origin == f"{request.url.scheme}://{host}"
+        if origin is not None and not own_page and not (
+                origin in server.settings.cors_origins or (origins and origins.fullmatch(origin))):
             return _refused(f"The mock's admin surface refuses requests from the web page at {origin}.")
         if request.method == "POST" and _media_type(request) != "application/json":
             return APIError.of(server.spec.texts["unsupported_media_type"](media_type=request.headers.get("content-type", "")))
@@ -110,9 +115,63 @@ def routes(server: MockServer) -> list[Mount]:
         return response
 
     async def recent_requests(request: Request) -> Response:
-        raw = request.query_params.get("limit", "100")
-        limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 100
-        return rendering.response(200, {"results": server.journal.recent(limit), "server_errors": server.server_errors})
+        limit = _number(request.query_params.get("limit")) or 100
+        results = server.journal.recent(limit, status=request.query_params.get("status"),
+                                        operation=request.query_params.get("operation") or None,
+                                        after=_number(request.query_params.get("after")))
+        return rendering.response(200, {"results": results, "server_errors": server.server_errors, "worker": server.journal.worker})
+
+    async def one_request(request: Request) -> Response:
+        found = server.journal.entry(_number(request.path_params["entry"]) or 0)
+        if found is None:
+            raise _missing("No such request in the journal.")
+        return rendering.response(200, found)
+
+    async def forget_requests(request: Request) -> Response:
+        server.journal.clear()
+        return Response(status_code=204)
+
+    async def list_faults(request: Request) -> Response:
+        rules = server.faults.rules()
+        return rendering.response(200, {"active": bool(rules), "rules": rules, "statuses": server.faults.statuses(),
+                                        "prefer": server.settings.prefer, "fault_seed": server.settings.fault_seed})
+
+    async def add_fault(request: Request) -> Response:
+        body = await _json_object(server, request)
+        try:
+            return rendering.response(201, server.faults.add(body, now=iso(server.clock.now())))
+        except faults.RuleProblem as problem:
+            raise _invalid(problem.detail, problem.attr or None) from None
+
+    async def clear_faults(request: Request) -> Response:
+        return rendering.response(200, {"removed": server.faults.clear()})
+
+    async def drop_fault(request: Request) -> Response:
+        if not server.faults.remove(request.path_params["rule"]):
+            raise _missing("No such fault rule.")
+        return Response(status_code=204)
+
+    async def export_state(request: Request) -> Response:
+        raw = request.query_params.get("project")
+        project = _number(raw) if raw is not None else None
+        if raw is not None and (project is None or server.store.accounts.project(project) is None):
+            raise _invalid("project must be the id of a project of the mock.", "project")
+        return rendering.response(200, state.export(server.store, project=project))
+
+    async def load_state(request: Request) -> Response:
+        body = await _json_object(server, request)
+        try:
+            loaded = seedfile.load_documents(server.store, [seedfile.Document("request body", body)], server.spec,
+                                             server.clock)
+        except seedfile.SeedFileError as problem:
+            raise _invalid(str(problem), None) from None
+        return rendering.response(200, {"loaded": loaded})
+
+    async def overview(request: Request) -> Response:
+        return rendering.response(200, state.overview(server, base_url=f"{request.url.scheme}://{request.url.netloc}"))
+
+    async def fidelity_notes(request: Request) -> Response:
+        return rendering.response(200, {"sections": fidelity.sections(server.spec)})
 
     async def demo(request: Request) -> Response:
         return rendering.response(200, {"keys": seed.demo_keys_summary(), "projects": seed.DEMO_PROJECTS})
@@ -136,6 +195,17 @@ def routes(server: MockServer) -> list[Mount]:
         return rendering.response(200, server.spec.document)
 
     return [Mount("/_mock", routes=[
+        *workbench.routes(guarded),
+        Route("/overview", guarded(overview), methods=["GET"]),
+        Route("/fidelity", guarded(fidelity_notes), methods=["GET"]),
+        Route("/faults", guarded(list_faults), methods=["GET"]),
+        Route("/faults", guarded(add_fault), methods=["POST"]),
+        Route("/faults", guarded(clear_faults), methods=["DELETE"]),
+        Route("/faults/{rule}", guarded(drop_fault), methods=["DELETE"]),
+        Route("/requests/{entry}", guarded(one_request), methods=["GET"]),
+        Route("/requests", guarded(forget_requests), methods=["DELETE"]),
+        Route("/state", guarded(export_state), methods=["GET"]),
+        Route("/state", guarded(load_state), methods=["POST"]),
         Route("/reset", guarded(reset), methods=["POST"]),
         Route("/keys", guarded(mint_key), methods=["POST"]),
         Route("/session", guarded(open_session), methods=["POST"]),
@@ -164,6 +234,11 @@ def _user_id(server: MockServer, body: dict[str, Any]) -> int:
     if not isinstance(user_id, int) or not 0 < user_id <= MAX_TEAM_ID or server.store.accounts.user(user_id) is None:
         raise _invalid("No such user.", "user_id")
     return user_id
+
+
+def _number(raw: str | None) -> int | None:
+    """A whole number from a query or path value (at most 18 digits), else None."""
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 def _media_type(request: Request) -> str:

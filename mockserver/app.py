@@ -1,4 +1,5 @@
-"""The ASGI application: the API pipeline under `/api/`, the admin surface under `/_mock/`, CORS.
+"""The ASGI application: the API pipeline under `/api/`, the admin surface and the workbench page
+under `/_mock/` (`/` leads there), CORS.
 
 This module only composes: the pipeline (pipeline.py) knows nothing of the admin surface, and
 the admin surface (admin.py) is built on the pipeline's server.
@@ -6,12 +7,18 @@ the admin surface (admin.py) is built on the pipeline's server.
 
 from __future__ import annotations
 
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import request_response
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, request_response
 
-from mockserver import admin, seed
-from mockserver.clock import Clock
+from mockserver import admin, seed, seedfile, workbench
+from mockserver.clock import Clock, iso
 from mockserver.cors import CORS
 from mockserver.pipeline import MockServer
 from mockserver.settings import LOCAL_ORIGINS, Settings
@@ -34,9 +41,22 @@ def create_app(
     clock = clock or Clock()
     if store is None:
         store = Store.open(settings.db, reset=settings.reset)
-        if store.db.is_empty():
+        if store.db.is_empty() and not settings.seed_files:
             seed.load(store, settings, clock, spec)
+        if settings.seed_files and not settings.seed_files_loaded:
+            _load_seed_files(store, settings, clock, spec)
     server = MockServer(settings, spec, store, clock)
+    server.faults.install_flags(iso(clock.now()))
+
+    async def root(request: Request) -> Response:
+        if request.method in ("GET", "HEAD"):
+            return await workbench.to_home(request)
+        return await server.api(request)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        server.journal.flush()
 
     middleware = [Middleware(
         CORS,
@@ -47,11 +67,25 @@ def create_app(
         allow_credentials=True,
         expose_headers=["Retry-After"],
     )]
-    app = Starlette(routes=admin.routes(server), middleware=middleware)
+    app = Starlette(routes=[Route("/", root, methods=METHODS), *admin.routes(server)], middleware=middleware,
+                    lifespan=lifespan)
     # Every other path goes to the API pipeline, whatever characters it holds.
     app.router.default = request_response(server.api)
     app.state.server = server
     return app
+
+
+def _load_seed_files(store: Store, settings: Settings, clock: Clock, spec: Spec) -> None:
+    """The seed files, in place of the state. Under `--reload` a file just saved with a mistake
+    leaves the state as it was and says why, so the next save can fix it."""
+    try:
+        seedfile.load_files(store, settings.seed_files, spec, clock)
+    except seedfile.SeedFileError as problem:
+        if not settings.reload:
+            raise
+        logging.getLogger("mockserver").error("seed files not loaded, the state is unchanged:\n%s", problem)
+        if store.db.is_empty():
+            seed.load(store, settings, clock, spec)
 
 
 def create_app_from_env() -> Starlette:

@@ -30,6 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--admin", choices=["loopback", "any"], help="who may call /_mock/ (default loopback)")
     serve.add_argument("--allowed-host", action="append", dest="allowed_hosts",
                        help="a host name /_mock/ answers to besides loopback names (repeatable)")
+    serve.add_argument("--seed-file", action="append", dest="seed_files", metavar="FILE",
+                       help="start from this seed file, YAML or JSON, in place of the state (repeatable; see README)")
+    serve.add_argument("--reload", action="store_const", const=True, help="restart when the spec or a seed file changes")
+    serve.add_argument("--latency", metavar="MS|MIN-MAX", help="delay every API answer (e.g. 300, or 100-800 drawn uniformly)")
+    serve.add_argument("--fail-rate", type=float, metavar="P", help="answer PostHog's 500 to this fraction of API calls")
+    serve.add_argument("--fault-seed", type=int, metavar="N", help="seed of the random draws of latency and faults")
+    serve.add_argument("--prefer", choices=["loopback", "any", "off"],
+                       help="who may ask for a fault with a Prefer: code=503 / delay=1500 header (default loopback)")
+    serve.add_argument("--keep-alive", type=int, metavar="SECONDS", help="how long an idle connection stays open (default 75)")
+    serve.add_argument("--journal-size", type=int, metavar="N", help="requests the journal keeps (default 1000)")
     fidelity = commands.add_parser("fidelity", help="print the spec's fidelity notes as Markdown")
     fidelity.add_argument("--write", metavar="README", help="update the fidelity section of this README instead")
     args = parser.parse_args(argv)
@@ -38,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
     if overrides.get("cors_origins"):
         overrides["cors_origins"] = tuple(overrides["cors_origins"])
-    if overrides.get("allowed_hosts"):
-        overrides["allowed_hosts"] = tuple(overrides["allowed_hosts"])
+    for name in ("allowed_hosts", "seed_files"):
+        if overrides.get(name):
+            overrides[name] = tuple(overrides[name])
     try:
         settings = Settings.from_env(**overrides)
     except ValueError as problem:
@@ -56,20 +67,49 @@ def _serve(settings: Settings) -> int:
     from mockserver import seed
 
     try:
+        if settings.seed_files:
+            _check_seed_files(settings)
         if not settings.in_memory:
             _prepare_database(settings)
-            settings = settings.with_changes(reset=False)
+            settings = settings.with_changes(reset=False, seed_files_loaded=bool(settings.seed_files) and not settings.reload)
         _check_address(settings.host, settings.port)
     except StartupProblem as problem:
         print(f"posthog-mock: {problem}", file=sys.stderr, flush=True)
         return 1
     os.environ.update(settings.to_env())
     _print_banner(settings, seed.demo_keys_summary())
+    watched = _watched_files(settings) if settings.reload else []
     uvicorn.run(
         "mockserver.app:create_app_from_env", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, log_level="warning", access_log=False,
+        workers=settings.workers, log_level="warning", access_log=False, timeout_keep_alive=settings.keep_alive,
+        reload=settings.reload, reload_dirs=sorted({str(path.parent) for path in watched}) or None,
+        reload_includes=sorted({path.name for path in watched}) or None,
     )
     return 0
+
+
+def _watched_files(settings: Settings) -> list[Path]:
+    """What `--reload` watches: the spec and the seed files."""
+    from posthog_spec import default_spec_path
+
+    return [default_spec_path().resolve(), *(Path(f).resolve() for f in settings.seed_files)]
+
+
+def _check_seed_files(settings: Settings) -> None:
+    """Load the seed files into a scratch store first: a bad file stops the start, with the file,
+    the place in it and what is wrong, before the real store is touched."""
+    from mockserver import seedfile
+    from mockserver.clock import Clock
+    from mockserver.store import Store
+    from posthog_spec import default_spec
+
+    scratch = Store.open(":memory:")
+    try:
+        seedfile.load_files(scratch, settings.seed_files, default_spec(), Clock())
+    except seedfile.SeedFileError as problem:
+        raise StartupProblem(f"seed file problem:\n{problem}") from None
+    finally:
+        scratch.db.close()
 
 
 class StartupProblem(Exception):
@@ -80,15 +120,19 @@ def _prepare_database(settings: Settings) -> None:
     """Seed once here, so workers started later find the data and never race to write it."""
     import sqlite3
 
-    from mockserver import seed
+    from mockserver import seed, seedfile, sidecar
     from mockserver.clock import Clock
     from mockserver.store import Store
     from mockserver.store.database import SchemaMismatch
     from posthog_spec import default_spec
 
     try:
+        if settings.reset:
+            sidecar.remove(settings.db)
         store = Store.open(settings.db, reset=settings.reset)
-        if store.db.is_empty():
+        if settings.seed_files:
+            seedfile.load_files(store, settings.seed_files, default_spec(), Clock())
+        elif store.db.is_empty():
             seed.load(store, settings, Clock(), default_spec())
         store.db.close()
     except SchemaMismatch as problem:
@@ -117,7 +161,12 @@ def _print_banner(settings: Settings, keys: list[dict]) -> None:
     for key in keys:
         scope = ", ".join(key["scopes"]) + (f"; projects {key['scoped_teams']}" if key["scoped_teams"] else "")
         lines.append(f"    {key['value']}  {key['name']:<15} ({scope})")
-    lines.append(f"  admin: {base}/_mock/  (reset, keys, session, requests)")
+    if settings.seed_files:
+        lines.append(f"  state from seed files: {', '.join(settings.seed_files)}")
+    faults = [f"latency {settings.latency} ms" if settings.latency else "", f"fail rate {settings.fail_rate}" if settings.fail_rate else ""]
+    if any(faults):
+        lines.append(f"  faults: {', '.join(f for f in faults if f)} (clear them on the workbench page or DELETE /_mock/faults)")
+    lines.append(f"  workbench: {base}/_mock/  (keys, API explorer, request journal, faults, state)")
     print("\n".join(lines), flush=True)
 
 

@@ -1,36 +1,156 @@
-"""Recent requests with their outcome, for `GET /_mock/requests` (kept per process)."""
+"""The request journal: every API request with its outcome, one journal for all workers.
+
+Each request is noted where the pipeline ends (5xx answers and injected faults included), with
+its bodies (the first MAX_BODY bytes; personal API keys masked before anything is written), who
+called, how long it took, its validation problems and the fault injected into it, if any. Entries
+wait in memory and are written to the workbench database (sidecar.py) in one transaction a tenth
+of a second later, or at once when read: the request path only appends to a list. The journal
+keeps the newest `size` entries.
+"""
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import asdict, dataclass, field
+import asyncio
+import json
+import os
+import re
+import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from mockserver.clock import iso
+from mockserver.store.accounts import mask_value
+
+MAX_BODY = 64 * 1024
+FLUSH_DELAY_S = 0.1
+FLUSH_AT = 200  # entries waiting: written at once, whatever the delay
+KEY_PATTERN = re.compile(rb"phx_[A-Za-z0-9_\-]{8,}")
+LISTED = ("id", "at", "method", "path", "query", "operation_id", "status", "duration_ms", "caller", "key_id",
+          "problems", "fault", "worker")
+STATUS_CLASS = re.compile(r"^[1-5]xx$")
 
 
 @dataclass
 class Entry:
-    at: datetime  # formatted when read: the request path only stores it
+    at: datetime  # formatted when written: the request path only stores it
     method: str
     path: str
     operation_id: str | None
     status: int
     problems: list[str] = field(default_factory=list)
     key_id: str | None = None
+    query: bytes = b""
+    duration_ms: float = 0.0
+    caller: str | None = None
+    fault: dict[str, Any] | None = None
+    request_type: str | None = None
+    request_body: bytes = b""
+    response_type: str | None = None
+    response_body: bytes = b""
 
 
 class Journal:
-    def __init__(self, size: int = 1000):
-        self.entries: deque[Entry] = deque(maxlen=size)
+    def __init__(self, connection: sqlite3.Connection, size: int = 1000):
+        self.connection = connection
+        self.size = size
+        self.worker = os.getpid()
+        self._waiting: list[Entry] = []
+        self._flush_due = False
 
     def add(self, entry: Entry) -> None:
-        self.entries.append(entry)
+        self._waiting.append(entry)
+        if len(self._waiting) >= FLUSH_AT:
+            self.flush()
+        elif not self._flush_due:
+            try:
+                asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self.flush)
+                self._flush_due = True
+            except RuntimeError:  # no event loop (a direct call): written when next read
+                pass
 
-    def recent(self, limit: int) -> list[dict[str, Any]]:
-        """Newest first."""
-        return [{**asdict(e), "at": iso(e.at)} for e in list(self.entries)[::-1][:limit]]
+    def flush(self) -> None:
+        """Write the waiting entries, then forget the oldest beyond the journal's size."""
+        self._flush_due = False
+        waiting, self._waiting = self._waiting, []
+        if not waiting:
+            return
+        rows = [self._row(entry) for entry in waiting]
+        with self.connection:
+            self.connection.execute("BEGIN IMMEDIATE")
+            self.connection.executemany(
+                "INSERT INTO journal (at, method, path, query, operation_id, status, duration_ms, caller, key_id, problems,"
+                " fault, request_type, request_body, request_size, response_type, response_body, response_size, worker)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            newest = self.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
+            self.connection.execute("DELETE FROM journal WHERE id <= ?", (newest - self.size,))
+
+    def recent(self, limit: int, *, status: str | None = None, operation: str | None = None,
+               after: int | None = None) -> list[dict[str, Any]]:
+        """Newest first, without bodies. `status` is a status (`503`) or a class (`5xx`);
+        `operation` an operation id (either prefix's); `after` an entry id (what a poll has seen)."""
+        self.flush()
+        where, params = ["1"], []
+        if status and status.isdigit():
+            where.append("status = ?")
+            params.append(int(status))
+        elif status and STATUS_CLASS.match(status):
+            where.append("status BETWEEN ? AND ?")
+            params += [int(status[0]) * 100, int(status[0]) * 100 + 99]
+        if operation:
+            where.append("(operation_id = ? OR operation_id = 'environments_' || ?)")
+            params += [operation, operation]
+        if after is not None:
+            where.append("id > ?")
+            params.append(after)
+        rows = self.connection.execute(
+            f"SELECT {', '.join(LISTED)} FROM journal WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            (*params, limit)).fetchall()
+        return [_listed(row) for row in rows]
+
+    def entry(self, entry_id: int) -> dict[str, Any] | None:
+        """One entry with its bodies (as text)."""
+        self.flush()
+        row = self.connection.execute(
+            f"SELECT {', '.join(LISTED)}, request_type, request_body, request_size, response_type, response_body,"
+            " response_size FROM journal WHERE id = ?", (entry_id,)).fetchone()
+        if row is None:
+            return None
+        found = _listed(row[:len(LISTED)])
+        request_type, request_body, request_size, response_type, response_body, response_size = row[len(LISTED):]
+        found["request"] = {"content_type": request_type, "body": _text(request_body), "size": request_size,
+                            "truncated": request_size > len(request_body or b"")}
+        found["response"] = {"content_type": response_type, "body": _text(response_body), "size": response_size,
+                             "truncated": response_size > len(response_body or b"")}
+        return found
 
     def clear(self) -> None:
-        self.entries.clear()
+        self._waiting = []
+        self.connection.execute("DELETE FROM journal")
+
+    def _row(self, e: Entry) -> tuple[Any, ...]:
+        return (
+            iso(e.at), e.method, e.path, _masked(e.query).decode("latin-1"), e.operation_id, e.status,
+            round(e.duration_ms, 3), e.caller, e.key_id, json.dumps(e.problems),
+            json.dumps(e.fault) if e.fault is not None else None,
+            e.request_type, _masked(e.request_body[:MAX_BODY]), len(e.request_body),
+            e.response_type, _masked(e.response_body[:MAX_BODY]), len(e.response_body), self.worker,
+        )
+
+
+def _masked(raw: bytes) -> bytes:
+    """Personal API keys shown as PostHog shows them (`phx_...AbCd`), never whole."""
+    if b"phx_" not in raw:
+        return raw
+    return KEY_PATTERN.sub(lambda found: mask_value(found.group().decode()).encode(), raw)
+
+
+def _listed(row: tuple[Any, ...]) -> dict[str, Any]:
+    entry = dict(zip(LISTED, row))
+    entry["problems"] = json.loads(entry["problems"])
+    entry["fault"] = json.loads(entry["fault"]) if entry["fault"] else None
+    return entry
+
+
+def _text(body: bytes | None) -> str:
+    return (body or b"").decode("utf-8", errors="replace")

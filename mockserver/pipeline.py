@@ -1,25 +1,29 @@
 """The API pipeline: every request under `/api/` flows one way, each step a call into its own module.
 
-    route -> authenticate -> authorize -> (memo) -> validate -> handle -> render -> (strict) check
+    route -> (faults) -> authenticate -> authorize -> (memo) -> validate -> handle -> render -> (strict) check
 
 A step either fills in the call (mockserver/call.py) or raises one of PostHog's errors, which is
-rendered in PostHog's shape; every request is noted in the journal.
+rendered in PostHog's shape; every request is noted in the journal. Faults (faults.py) are looked
+at only when a rule exists or the call carries a `Prefer` header; one that replaces the answer
+does so before anything else runs, so nothing is written.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from http import HTTPStatus
 
 from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver import errors, rendering, seed
+from mockserver import errors, rendering, seed, seedfile, sidecar
 from mockserver.analytics.engine import Engine, events_scale
-from mockserver.auth import Authenticator, Principal
+from mockserver.auth import Authenticator
 from mockserver.call import Call, Reply
 from mockserver.clock import Clock
+from mockserver.faults import PREFER, Faults, Injection
 from mockserver.handlers import load_handlers
 from mockserver.incoming import Incoming
 from mockserver.journal import Entry, Journal
@@ -32,7 +36,7 @@ from mockserver.snapshots import Snapshots
 from mockserver.store import Store
 from mockserver.strict import ResponseChecker, StrictModeViolation
 from mockserver.validation import compile_validators
-from posthog_spec import Operation, Router, Spec
+from posthog_spec import Router, Spec
 
 logger = logging.getLogger("mockserver")
 
@@ -65,13 +69,17 @@ class MockServer:
         self.permissions = Permissions(spec.texts, settings.site_url)
         self.checker = ResponseChecker(spec) if settings.strict else None
         self.throttle = Throttle(clock, spec.texts) if settings.rate_limit == "posthog" else None
-        self.journal = Journal()
+        self.workbench = sidecar.connect(store.db.path)
+        self.journal = Journal(self.workbench, settings.journal_size)
+        self.faults = Faults(self.workbench, settings, spec.texts)
         self.snapshots = Snapshots(store)
         self.analytics = Engine(events_scale(settings.scale))
         self.server_errors = 0  # answers of the last resort: each one is a bug of the mock
 
     async def api(self, request: Request) -> Response:
+        started = time.perf_counter()
         call: Call | None = None
+        injection: Injection | None = None
         problems: list[str] = []
         crash: Exception | None = None
         try:
@@ -80,11 +88,18 @@ class MockServer:
             if isinstance(routed, Response):
                 return routed  # OPTIONS, answered by the router with the route's methods
             call = routed
-            self.authenticator.authenticate(call)
-            self.permissions.authorize(call)
-            if self.throttle:
-                self.throttle.check(call.operation, call.principal)
-            result = await self._answer(call)
+            if self.faults.armed or PREFER in call.headers:
+                injection = self.faults.plan(call)
+            if injection is not None:
+                await self.faults.wait(injection)
+            if injection is not None and injection.replaces_answer:
+                result = self.faults.answer(injection, call)
+            else:
+                self.authenticator.authenticate(call)
+                self.permissions.authorize(call)
+                if self.throttle:
+                    self.throttle.check(call.operation, call.principal)
+                result = await self._answer(call)
         except errors.APIError as error:
             problems.append(error.detail)
             result = rendering.error_response(error, head=request.method == "HEAD")
@@ -95,16 +110,16 @@ class MockServer:
             problems.append(f"{type(unexpected).__name__}: {unexpected}")
             result = rendering.error_response(errors.error(self.spec.texts, "server_error"), head=request.method == "HEAD")
         operation = call.operation if call else None
-        principal = call.principal if call else None
-        if crash is None and self.checker and operation is not None and request.method != "HEAD":
+        injected = injection is not None and injection.replaces_answer
+        if crash is None and self.checker and operation is not None and request.method != "HEAD" and not injected:
             violations = self.checker.problems(operation, result.status_code, result.media_type or "", result.body, result.headers)
             if violations:
-                self._note(request, operation, principal, result.status_code, problems + violations)
+                self._note(request, call, result, problems + violations, started, injection)
                 raise StrictModeViolation("; ".join(violations))
-        self._note(request, operation, principal, result.status_code, problems)
+        self._note(request, call, result, problems, started, injection)
         if crash is not None and self.settings.strict:
             raise crash  # strict mode (the tests): a server error is a bug, and fails loudly
-        return result
+        return self.faults.slowed(injection, result) if injection is not None else result
 
     async def _route(self, request: Request) -> Call | Response:
         """The operation the method and path name, and the call that carries it down the pipeline."""
@@ -158,24 +173,40 @@ class MockServer:
         with call.store.transaction():
             return self.handlers[call.operation.base_id](call)
 
-    def _note(self, request: Request, operation: Operation | None, principal: Principal | None, status: int,
-              problems: list[str]) -> None:
+    def _note(self, request: Request, call: Call | None, result: Response, problems: list[str], started: float,
+              injection: Injection | None) -> None:
+        principal = call.principal if call else None
+        key = principal.key if principal is not None else None
+        caller = key.label if key is not None else f"session of {principal.user.email}" if principal is not None else None
+        if caller is None and injection is not None and injection.replaces_answer:
+            caller = self.faults.key_label(call)  # answered before authentication: the key it carried
         self.journal.add(Entry(
             at=self.clock.now(),
             method=request.method,
             path=request.scope["path"],
-            operation_id=operation.operation_id if operation else None,
-            status=status,
+            operation_id=call.operation.operation_id if call else None,
+            status=result.status_code,
             problems=problems,
-            key_id=principal.key.id if principal is not None and principal.key is not None else None,
+            key_id=key.id if key is not None else None,
+            query=request.scope.get("query_string", b""),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            caller=caller,
+            fault=injection.note() if injection is not None else None,
+            request_type=call.headers.get("content-type") if call else None,
+            request_body=call.incoming.body.raw if call else b"",
+            response_type=result.media_type,
+            response_body=result.body if isinstance(result.body, bytes) else b"",
         ))
 
     def reset(self) -> None:
-        """Back to the seed: every row replaced in one transaction (a worker reading meanwhile sees
+        """Back to the seed (or the seed files): every row replaced in one transaction (a worker reading meanwhile sees
         the old state or the new one, never an empty store), the journal and rate limits emptied."""
-        with self.store.transaction(write=True):
-            self.store.db.clear()
-            seed.load(self.store, self.settings, self.clock, self.spec)
+        if self.settings.seed_files:
+            seedfile.load_files(self.store, self.settings.seed_files, self.spec, self.clock)
+        else:
+            with self.store.transaction(write=True):
+                self.store.db.clear()
+                seed.load(self.store, self.settings, self.clock, self.spec)
         self.journal.clear()
         if self.throttle:
             self.throttle.clear()

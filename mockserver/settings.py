@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 ENV_PREFIX = "POSTHOG_MOCK_"
 LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+# Clients on loopback (Starlette's TestClient calls itself "testclient").
+LOOPBACK_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,18 @@ class Settings:
     allowed_hosts: tuple[str, ...] = field(default=())  # names the admin surface answers to, besides loopback
     max_body_bytes: int = 1024 * 1024
     site_url: str = "https://us.posthog.com"
+    # The workbench (faults.py, journal.py, seedfile.py): latency in ms ("300" or "100-800") and
+    # a fraction of calls answered with PostHog's 500, on every API answer; their random draws
+    # follow `fault_seed` when it is given.
+    latency: str = ""
+    fail_rate: float = 0.0
+    fault_seed: int | None = None
+    prefer: str = "loopback"  # `Prefer: code=503` / `delay=1500` honoured from: loopback | any | off
+    seed_files: tuple[str, ...] = field(default=())  # replace the state at every start (YAML or JSON)
+    reload: bool = False  # restart when the spec or a seed file changes
+    keep_alive: int = 75  # seconds an idle connection stays open (load balancers keep 60)
+    journal_size: int = 1000  # requests the journal keeps
+    seed_files_loaded: bool = False  # set by the command line once it loaded them (not under --reload)
 
     def __post_init__(self) -> None:
         problems = []
@@ -53,6 +67,18 @@ class Settings:
             problems.append("scale must not be negative")
         if not 1 <= self.port <= 65535:
             problems.append(f"port must be between 1 and 65535 (got {self.port})")
+        if self.latency and parse_latency(self.latency) is None:
+            problems.append(f"latency must be milliseconds or a range of them, e.g. 300 or 100-800 (got {self.latency!r})")
+        if not 0 <= self.fail_rate <= 1:
+            problems.append(f"fail rate must be between 0 and 1 (got {self.fail_rate})")
+        if self.prefer not in ("loopback", "any", "off"):
+            problems.append("prefer must be 'loopback', 'any' or 'off'")
+        if self.keep_alive < 1:
+            problems.append("keep-alive must be at least 1 second")
+        if self.journal_size < 1:
+            problems.append("journal size must be at least 1")
+        if self.reload and self.workers > 1:
+            problems.append("--reload restarts a single process; it cannot be used with several workers")
         if "*" in self.cors_origins:
             problems.append("cors origin '*' would let every web page send requests with the developer's session"
                             " (and a wildcard cannot carry credentials); name the origins, e.g."
@@ -87,10 +113,23 @@ class Settings:
         return replace(self, **changes)
 
 
+def parse_latency(text: str) -> tuple[int, int] | None:
+    """"300" -> (300, 300), "100-800" -> (100, 800); None when it is neither."""
+    low, _, high = text.strip().partition("-")
+    if not low.strip().isdigit() or (high and not high.strip().isdigit()):
+        return None
+    bounds = (int(low), int(high or low))
+    return bounds if bounds[0] <= bounds[1] else None
+
+
 def _parse(kind: Any, raw: str) -> Any:
     kind = str(kind)
     if kind == "int":
         return int(raw)
+    if kind == "int | None":
+        return int(raw) if raw.strip() not in ("", "None") else None
+    if kind == "float":
+        return float(raw)
     if kind == "bool":
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if kind.startswith("tuple"):

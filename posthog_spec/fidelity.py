@@ -21,19 +21,28 @@ Behaviour worked out from PostHog's code rather than seen in a test is marked *i
 section is rendered from the spec's `x-fidelity` notes (`posthog-mock fidelity --write README.md`)."""
 
 
-def render(spec: Spec) -> str:
-    """Markdown for every note: cross-cutting ones first, then per operation and per schema."""
-    parts = [INTRO, "", "#### All operations", ""]
-    parts += [_note(n) for n in spec.document.get("x-fidelity", [])]
+def sections(spec: Spec) -> list[dict[str, Any]]:
+    """The notes by where they belong: cross-cutting ones first, then per operation and per schema
+    (the README renders them as Markdown, the mock's workbench page as HTML)."""
+    found = [{"title": "All operations", "code": None, "notes": list(spec.document.get("x-fidelity", []))}]
     for op in spec.operations:
         if op.operation_id != op.base_id or not op.fidelity:
             continue
-        parts += ["", f"#### `{op.operation_id}` ({op.method} `{op.path}`)", ""]
-        parts += [_note(n) for n in op.fidelity]
+        found.append({"title": f"({op.method} `{op.path}`)", "code": op.operation_id, "notes": list(op.fidelity)})
     for name, schema in spec.components.get("schemas", {}).items():
         if schema.get("x-fidelity"):
-            parts += ["", f"#### Schema `{name}`", ""]
-            parts += [_note(n) for n in schema["x-fidelity"]]
+            found.append({"title": "Schema", "code": name, "notes": list(schema["x-fidelity"])})
+    return found
+
+
+def render(spec: Spec) -> str:
+    """Markdown for every note: cross-cutting ones first, then per operation and per schema."""
+    parts = [INTRO]
+    for section in sections(spec):
+        heading = section["title"] if section["code"] is None else (
+            f"Schema `{section['code']}`" if section["title"] == "Schema" else f"`{section['code']}` {section['title']}")
+        parts += ["", f"#### {heading}", ""]
+        parts += [_note(n) for n in section["notes"]]
     return "\n".join(parts)
 
 

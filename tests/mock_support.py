@@ -53,7 +53,7 @@ class SeededMock:
     """One in-process mock for a whole test session, put back to the seed before each test.
 
     Copying the seeded database back (SQLite's backup API) takes a fraction of a millisecond,
-    where seeding a new mock takes tens: the clock is rewound, the journal emptied and the client's
+    where seeding a new mock takes tens: the clock is rewound, the journal and fault rules emptied and the client's
     cookies and headers reset too, so each test starts as if on a new mock.
     """
 
@@ -70,6 +70,7 @@ class SeededMock:
         self.server.store.db.load_from(self.seeded)
         self.client.clock.advance(seconds=(self.start - self.client.clock.now()).total_seconds())
         self.server.journal.clear()
+        self.server.faults.clear()
         self.client.cookies.clear()
         self.client.headers = self.headers
         return self.client

@@ -19,7 +19,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 LOOPBACK_ONLY = "The mock's admin surface answers on loopback only (start with --admin any)."
 ADMIN_CALLS = [("POST", "/_mock/reset"), ("POST", "/_mock/keys"), ("POST", "/_mock/session"), ("GET", "/_mock/requests"),
-               ("GET", "/_mock/demo")]
+               ("GET", "/_mock/demo"), ("GET", "/_mock/"), ("GET", "/_mock/overview"), ("GET", "/_mock/faults"),
+               ("GET", "/_mock/state")]
 
 
 # reset ------------------------------------------------------------------------------------------

@@ -36,14 +36,17 @@ class Events:
         self._put("demo_streams", json.dumps(sorted(project_ids)))
         self._changed()
 
-    def add_person(self, project_id: int, distinct_id: str, properties: dict[str, Any], created_at: str) -> int:
-        person = self.db.insert_row("persons", {"project_id": project_id, "distinct_id": distinct_id,
-                                                "properties": json.dumps(properties), "created_at": created_at})
-        self._changed()
-        return person
+    def add_persons(self, rows: list[dict[str, Any]]) -> None:
+        """Persons: project_id, distinct_id, properties (dict), created_at (ISO), and id (None: a new one)."""
+        if rows:
+            self.db.insert_rows("persons", [{**row, "properties": json.dumps(row.get("properties") or {})} for row in rows])
+            self._changed()
 
     def add(self, rows: list[dict[str, Any]]) -> None:
-        """Events: project_id, team_id, event, timestamp (ISO), distinct_id, properties (dict), elements_chain (list or None)."""
+        """Events: project_id, team_id, event, timestamp (ISO), distinct_id, properties (dict),
+        elements_chain (list or None), and id (None: a new one); every row with the same keys."""
+        if not rows:
+            return
         self.db.insert_rows("events", [{
             **row, "properties": json.dumps(row.get("properties") or {}),
             "elements_chain": json.dumps(row["elements_chain"]) if row.get("elements_chain") is not None else None,
