@@ -175,7 +175,27 @@ function journalQuery() {
   return params;
 }
 
-async function pollJournal() {
+// One read of the journal at a time: two in flight would both ask for what follows the same entry
+// and show it twice. A poll asked for meanwhile runs once the current one is done.
+let journalRead = null;
+let journalAgain = false;
+
+function pollJournal() {
+  if (journalRead) {
+    journalAgain = true;
+    return journalRead;
+  }
+  journalRead = readJournal().finally(() => {
+    journalRead = null;
+    if (journalAgain) {
+      journalAgain = false;
+      pollJournal().catch(() => {});
+    }
+  });
+  return journalRead;
+}
+
+async function readJournal() {
   if ($("#journal-pause").checked) return;
   const found = await admin("GET", `/_mock/requests?${journalQuery()}`);
   const body = $("#journal-table tbody");
