@@ -107,6 +107,23 @@ def test_pinning_the_project_keeps_a_valid_linked_case_positive(data):
     assert aimed.meta.generation.mode.is_positive
 
 
+
+@given(data=st.data())
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_at_current_is_pinned_to_the_target_project_and_an_aimed_case_stays_positive(data):
+    """schemathesis keeps path values percent-encoded (`%40current`): the write still goes to the
+    target's project, and aiming `id` at the run's own insight leaves a valid case positive, or the
+    server that accepts it is reported for accepting invalid data (seed 3 on a real deployment)."""
+    operation = SPEC_SCHEMA["/api/projects/{project_id}/insights/{id}/"]["PUT"]
+    case = data.draw(operation.as_strategy(generation_mode=GenerationMode.POSITIVE,
+                                           path_parameters={"project_id": "@current", "id": "AbCdEfGh"}))
+    assert case.path_parameters["project_id"] == "%40current" and case.meta.generation.mode.is_positive
+    safety = Safety(project_id="1", own_objects_only=True)
+    safety.record.insights.add(23)
+    aimed = safety.aim_case(None, case)
+    assert aimed.path_parameters == {"project_id": "1", "id": "23"}
+    assert aimed.meta.generation.mode.is_positive
+
 def test_a_default_run_leaves_no_live_insight_it_created():
     app = create_app(Settings(db=":memory:"), clock=Clock())
     started = app.state.server.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
