@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
-from schemathesis.config import SchemathesisConfig
+from schemathesis.config import ChecksConfig, SchemathesisConfig
 from schemathesis.core.errors import NoLinksFound
 from schemathesis.engine import Status, events, from_schema
 
@@ -21,6 +21,7 @@ from contracts import checks, hooks
 from contracts.context import RunContext
 from contracts.pacing import schemathesis_rates
 from contracts.report import Failure, SuiteResult
+from posthog_spec import Spec
 
 QUERY_BODY_OPERATIONS = ["insights_create", "insights_update", "insights_partial_update", "insights_generate_metadata_create"]
 
@@ -90,7 +91,8 @@ def config(ctx: RunContext) -> dict[str, Any]:
         "workers": options.workers,
         "generation": {"max-examples": options.examples, "allow-extra-parameters": False, "no-shrink": not options.shrink},
         "auth": {"openapi": auth},
-        "checks": checks.configuration(target.keys),
+        "checks": {**checks.configuration(target.keys),
+                   "negative_data_rejection": {"expected-statuses": rejections(spec)}},
         "phases": {"stateful": {"inference": {"algorithms": ["location-headers"]}}, **ctx.safety.conformance_phases()},
         "operations": operations,
     }
@@ -99,6 +101,12 @@ def config(ctx: RunContext) -> dict[str, Any]:
     return data
 
 
+
+def rejections(spec: Spec) -> list[str]:
+    """The statuses that refuse invalid data: schemathesis's own, and every 4xx the spec documents
+    (a body over the size limit is refused with 413, another media type with 415)."""
+    documented = {str(status) for op in spec.operations for status in op.documented_statuses() if 400 <= status < 500}
+    return sorted(set(ChecksConfig.from_dict({}).negative_data_rejection.expected_statuses) | documented)
 
 
 def _collect(result: SuiteResult, event: Any, seed: int) -> None:

@@ -12,11 +12,11 @@ import httpx
 import pytest
 import schemathesis
 import yaml
-from schemathesis.config import SchemathesisConfig
+from schemathesis.config import ChecksConfig, SchemathesisConfig
 from schemathesis.core.failures import Failure, FailureGroup
 
-from contracts import checks
-from contracts.target import Key
+from contracts import checks, conformance, runner
+from contracts.target import Key, Target
 from posthog_spec import default_spec, default_spec_path
 
 READER = Key("phx_" + "r" * 40, ("insight:read",))
@@ -159,3 +159,15 @@ def test_the_served_mocks_own_refusal_of_an_80_kb_query_string_passes_error_body
     assert sent.status_code in default_spec().front_refusal.statuses and not sent.headers["content-type"].startswith("application/json")
     case = schema_of()["/api/projects/{project_id}/elements/stats/"]["GET"].Case(path_parameters={"project_id": "1"})
     case.validate_response(sent, checks=[checks.error_body_shape])
+
+
+
+
+def test_the_run_counts_every_documented_refusal_as_rejecting_invalid_data():
+    """A negative PUT body over 1 MiB gets 413: that refuses it as surely as a 400 does. The run
+    expects every 4xx the spec documents (schemathesis's own list leaves 413 out)."""
+    ctx = runner.run_context(Target(base_url="http://testserver", project_id="1", keys=[READER]), runner.Options(seed=1))
+    configured = SchemathesisConfig.from_dict(conformance.config(ctx)).projects.default.checks.negative_data_rejection
+    documented = {str(s) for op in default_spec().operations for s in op.documented_statuses() if 400 <= s < 500}
+    assert {"413", "415"} <= documented <= set(configured.expected_statuses)
+    assert "413" not in ChecksConfig.from_dict({}).negative_data_rejection.expected_statuses
