@@ -10,14 +10,18 @@ everything everywhere. Examples and fuzzing always run on every operation.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import schemathesis
 from schemathesis.config import ChecksConfig, SchemathesisConfig
 from schemathesis.core.errors import NoLinksFound
 from schemathesis.engine import Status, events, from_schema
+from schemathesis.generation.meta import TestPhase
+from schemathesis.generation.stateful import STATEFUL_TESTS_LABEL
 
-from contracts import checks, hooks
+from contracts import checks, hooks, replay
 from contracts.context import RunContext
 from contracts.pacing import schemathesis_rates
 from contracts.report import Failure, SuiteResult
@@ -29,13 +33,20 @@ QUERY_BODY_OPERATIONS = ["insights_create", "insights_update", "insights_partial
 def run(ctx: RunContext) -> SuiteResult:
     """Every operation the run is pointed at (`Options.operations`, both prefixes of each)."""
     seed, safety = ctx.options.seed, ctx.safety
-    with ctx.suite("conformance") as (result, _):
+    kept = examples_kept(ctx)
+    if ctx.options.forget_failures:
+        replay.forget(kept)
+    recorder = replay.ReplayRecorder(kept) if kept else None
+    with ctx.suite("conformance") as (result, _), (replay.kept_in(recorder) if recorder else nullcontext()):
         schema = schemathesis.openapi.from_path(str(ctx.spec_path), config=SchemathesisConfig.from_dict(config(ctx)))
         if ctx.target.app is not None:
             schema.app = ctx.target.app
 
         # schemathesis marks each hook function, so these are plain functions, not bound methods.
         def map_case(context: Any, case: Any) -> Any:
+            if recorder:
+                recorder.working_on(STATEFUL_TESTS_LABEL if case.meta and case.meta.phase.name == TestPhase.STATEFUL
+                                    else case.operation.label)
             return safety.aim_case(context, hooks.within_posthog_rules(context, case))
 
         def after_call(context: Any, case: Any, response: Any) -> None:
@@ -59,7 +70,20 @@ def run(ctx: RunContext) -> SuiteResult:
             elif isinstance(event, events.RateLimitRetry):
                 result.notes.append(f"429 on {event.operation}: waited {event.delay:.1f} s ({event.retries_left} retries left)")
         ctx.progress.update("conformance", min(len(finished), total), total, "operations", len(result.failures), final=True)
+    if recorder and recorder.replayed:
+        # Failures of an operation whose kept example failed again: found or not by this run's own
+        # cases too (schemathesis reports a failure once, from the phase that met it first).
+        for failure in result.failures:
+            failure.replayed = failure.operation in recorder.replayed
+        result.notes.append(f"failures {replay.REPLAYED} on {len(recorder.replayed)} operations: examples kept in {kept}"
+                            " (--forget-failures clears them, --example-db none keeps none)")
     return result
+
+
+def examples_kept(ctx: RunContext) -> Path | None:
+    """Where this run keeps the failing examples conformance finds, and replays earlier ones from."""
+    target = ctx.target
+    return replay.location(ctx.options.example_db, target.base_url, target.project_id, in_process=target.app is not None)
 
 
 def config(ctx: RunContext) -> dict[str, Any]:
@@ -89,7 +113,9 @@ def config(ctx: RunContext) -> dict[str, Any]:
     data: dict[str, Any] = {
         "seed": options.seed,
         "workers": options.workers,
-        "generation": {"max-examples": options.examples, "allow-extra-parameters": False, "no-shrink": not options.shrink},
+        "generation": {"max-examples": options.examples, "allow-extra-parameters": False, "no-shrink": not options.shrink,
+                       # With none kept, none is used: hypothesis's default is a database in the working directory.
+                       **({} if examples_kept(ctx) else {"database": replay.NONE})},
         "auth": {"openapi": auth},
         "checks": {**checks.configuration(target.keys),
                    "negative_data_rejection": {"expected-statuses": rejections(spec)}},

@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from contracts.replay import REPLAYED
+
 
 @dataclass
 class Failure:
@@ -24,6 +26,7 @@ class Failure:
     curl: str | None = None
     seed: int | None = None
     response: str | None = None
+    replayed: bool = False  # an example an earlier run found and kept, replayed first (contracts/replay.py)
 
 
 CURL_MARK = "\n@@curl "  # separates a failure's text from the curl line of its request
@@ -93,6 +96,8 @@ class Report:
                 for f in (f for f in failures if f.operation == operation):
                     n += 1
                     lines += [f"{n}. [{f.suite}] {f.check}", _indent(f.message)]
+                    if f.replayed:
+                        lines.append(f"   {REPLAYED}")
                     if f.response:
                         lines += ["   response:", _indent(f.response, "     ")]
                     lines.append(f"   seed: {f.seed if f.seed is not None else self.seed}")
@@ -117,6 +122,8 @@ class Report:
                 case = ET.SubElement(node, "testcase", classname=suite.name, name=operation)
                 for f in (f for f in suite.failures if f.operation == operation):
                     text = f"{f.message}\nseed: {f.seed if f.seed is not None else self.seed}"
+                    if f.replayed:
+                        text += f"\n{REPLAYED}"
                     if f.response:
                         text += f"\nresponse:\n{f.response}"
                     if f.curl:

@@ -47,6 +47,8 @@ class Options:
     spec_path: str | Path | None = None  # the spec to hold the target to; None: the checkout's spec/openapi.yaml
     progress: str = "auto"  # auto: on a terminal outside CI; always; never
     keep_mock_state: bool = False  # against the toolkit's mock: leave what the run made (no restore)
+    example_db: str = "auto"  # where conformance keeps failing examples: auto (per target), none, or a directory
+    forget_failures: bool = False  # clear the failing examples earlier runs kept for this target first
 
 
 def run(target: Target, options: Options) -> Report:
@@ -113,6 +115,9 @@ def plan(target: Target, options: Options) -> str:
                      " tagged posthog-contracts-<run>); element writes left out there")
         lines.append("cleanup: every insight the run created is soft-deleted at the end, also after a failure or Ctrl-C;"
                      " against the toolkit's mock, its state is snapshotted first and restored at the end")
+    kept = conformance.examples_kept(ctx)
+    lines.append(f"failing examples: {'kept in ' + str(kept) if kept else 'none kept'}"
+                 f"{' (cleared first)' if options.forget_failures and kept else ''}")
     budget = options.rate_budget if options.rate_budget is not None else DEFAULT_RATE_BUDGET
     lines.append(f"pacing: {budget:.0%} of PostHog's per-key throttles (none against the toolkit's mock unless --rate-budget)"
                  if budget else "pacing: off")
