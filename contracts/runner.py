@@ -14,6 +14,7 @@ from typing import Callable
 
 from contracts import conformance, preflight, scopes, semantics, specs
 from contracts.context import RunContext
+from contracts.machine import Stopwatch
 from contracts.pacing import Pacer
 from contracts.progress import Progress
 from contracts.report import Report, SuiteResult
@@ -53,6 +54,7 @@ class Options:
 
 def run(target: Target, options: Options) -> Report:
     """Raises preflight.TargetUnusable when the target cannot be reached or refuses the key."""
+    stopwatch = Stopwatch()
     target.prepare()
     ctx = run_context(target, options)
     checked = False
@@ -68,6 +70,7 @@ def run(target: Target, options: Options) -> Report:
             restored = target.restore()
             ctx.report.cleanup = "; ".join(filter(None, [ctx.report.cleanup, (
                 "the mock's state restored as the run found it" if restored else "the mock's state could NOT be restored")]))
+        ctx.report.timing = stopwatch.stop()
     return ctx.report
 
 
