@@ -114,7 +114,9 @@ def setting(ctx: RunContext, client: Client) -> tuple[list[Key], tuple[int, ...]
     did not create), and, against the toolkit's mock, a key for another user who made insights."""
     spec, target = ctx.spec, ctx.target
     create = spec.operation("insights_create")
-    authors = [ctx.key] + [k for k in target.keys if k != ctx.key and key_refusal(create, spec.texts, k.scopes, k.scoped_teams) is None]
+    team = int(target.project_id) if target.project_id.isdigit() else None
+    authors = [ctx.key] + [k for k in target.keys
+                           if k != ctx.key and key_refusal(create, spec.texts, k.scopes, k.scoped_teams, team) is None]
     listing = spec.operation("insights_list")
     page = client.request(listing.method, listing.path_for(project_id=target.project_id), key=ctx.key, params={"limit": PAGE})
     items = page.response.json().get("results", []) if page.response.status_code == listing.success_status() else []
