@@ -120,7 +120,7 @@ def expected(query: dict[str, str], insights: Iterable[ModelInsight], caller: in
     term = (query.get("search") or "").strip().lower()
     if term:
         exact = [(i, unsure) for i, unsure in candidates if any(term in text.lower() for text in i.texts())]
-        if not exact:  # only "similar" matches, which the model cannot tell
+        if all(unsure for _, unsure in exact):  # only "similar" matches (maybe), which the model cannot tell
             return Expected(frozenset(), frozenset(i.id for i, _ in candidates))
         candidates = exact
     return Expected(frozenset(i.id for i, unsure in candidates if not unsure),

@@ -403,10 +403,11 @@ class InsightsMachine(Machine):
     @rule(data=st.data())
     def list_filtered(self, data: st.DataObject) -> None:
         """A drawn combination of filters, and maybe an order."""
-        families = data.draw(st.lists(st.sampled_from(sorted(self.filter_values(0))), min_size=1, max_size=3, unique=True))
+        choices = self.filter_values(0)
+        families = data.draw(st.lists(st.sampled_from(sorted(choices)), min_size=1, max_size=3, unique=True))
         query: dict[str, str] = {}
         for family in families:
-            query.update(data.draw(st.sampled_from(self.filter_values(0)[family])))
+            query.update(data.draw(st.sampled_from(choices[family])))
         if data.draw(st.booleans()):
             query["order"] = data.draw(st.sampled_from([f"{sign}{name}" for name in ORDERINGS for sign in ("", "-")]))
         self.check_filtered("filtered list", query, key=self.authors[data.draw(st.integers(0, len(self.authors) - 1))])

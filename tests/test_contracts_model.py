@@ -97,3 +97,9 @@ def test_orders_allow_ties_and_put_nulls_last_ascending_first_descending():
     assert misordered("order", listed(2, 4, 1, 3), insights) == (2, 4)
     assert misordered("-id", listed(4, 3, 2, 1), insights) is None
     assert misordered("-id", listed(1, 2), insights) == (1, 2)
+
+
+def test_when_every_exact_match_may_be_left_out_the_similar_ones_may_come_instead():
+    on_dashboard = insight(1, name="revenue", saved=False, dashboards=frozenset({3}))
+    other = insight(2, name="retention")
+    assert kept({"search": "revenue", "saved": "true"}, on_dashboard, other) == Expected(frozenset(), frozenset({1, 2}))
