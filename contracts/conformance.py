@@ -6,6 +6,9 @@ the coverage phase (boundary cases of every field) runs on canonical operations,
 four whose body is a whole insight query, where it alone would generate ~8,000 cases each; the
 deprecated /environments/ copies are fuzzed with a fifth of the examples. `thorough` runs
 everything everywhere. Examples and fuzzing always run on every operation.
+
+Failing examples are kept per target and replayed first on the next run (contracts/replay.py);
+a failure that comes back that way says so.
 """
 
 from __future__ import annotations
