@@ -91,12 +91,12 @@ def run(ctx: RunContext) -> SuiteResult:
             result.notes.append("dashboards filter checked without dashboards: the run puts insights on none here")
         if len(authors) < 2:
             result.notes.append("user and created_by checked with one author: give a second key of another user")
-        machines = [
-            InsightsMachine.bound_to(ctx, client, result, authors=authors, dashboards=dashboards, users={},
-                                     turns=itertools.count()),
-            ElementsMachine.bound_to(ctx, client, result),
+        machines = [  # the elements machine, the smaller, first
+            (ElementsMachine.bound_to(ctx, client, result), max(1, ctx.options.semantic_examples // 5)),
+            (InsightsMachine.bound_to(ctx, client, result, authors=authors, dashboards=dashboards, users={},
+                                      turns=itertools.count()), ctx.options.semantic_examples),
         ]
-        for machine, examples in zip(machines, (ctx.options.semantic_examples, max(1, ctx.options.semantic_examples // 5))):
+        for machine, examples in machines:
             try:
                 run_state_machine_as_test(hypothesis_seed(ctx.options.seed)(machine),
                                           settings=ctx.hypothesis_settings(examples, stateful_step_count=STEPS))
