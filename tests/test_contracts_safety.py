@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
-from contracts import cli, runner
+from contracts import cli, hooks, runner
 from contracts.http import Client
 from contracts.pacing import schemathesis_rates
 from contracts.runner import Options, run
@@ -212,3 +212,17 @@ def test_a_dry_run_prints_the_plan_sends_nothing_and_never_shows_keys(monkeypatc
     assert "read-only: no request with a write method" in output
     assert secret not in output and ALL_ACCESS not in output
     assert "phx_…" in output  # keys are shown redacted, with their scopes
+
+
+def test_a_negative_case_that_is_valid_as_sent_still_names_no_dashboard_that_does_not_exist():
+    """schemathesis meant `581.0` as the wrong type for a dashboard id, but it is an integer in JSON
+    Schema: the case is judged positive when sent, and a valid body naming unknown dashboards is
+    refused with 400 by design (Dashboard not found), so the body is kept within PostHog's rules
+    whatever mode it was generated in."""
+    spec = default_spec()
+    body = {"query": {"kind": "TrendsQuery", "series": []}, "dashboards": [581.0, 12956]}
+    assert spec.validator(spec.operation("insights_create").body_schema).is_valid(body)
+    case = generated_case("insights_create", "POST", "1", GenerationMode.NEGATIVE)
+    case.body = body
+    case.operation.schema = SimpleNamespace(raw_schema=spec.document)
+    assert hooks.within_posthog_rules(None, case).body["dashboards"] == []
