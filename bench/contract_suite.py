@@ -72,6 +72,7 @@ def run(settings: Settings, workdir: Path, headers: dict[str, str], key: str) ->
         "suites": suites,
         "cases": cases,
         "cases_per_s": round(cases / wall, 1) if cases and wall else None,
+        "run_time": run_time(done.stdout),
         "command": _shown(command, key),
         "output_tail": (done.stdout + done.stderr).strip().splitlines()[-15:],
     }
@@ -86,6 +87,11 @@ def parse_suites(output: str) -> dict[str, dict[str, object]]:
             found[match.group("suite")] = {"verdict": match.group("verdict"), "cases": int(match.group("cases")),
                                            "seconds": float(match.group("seconds"))}
     return found
+
+
+def run_time(output: str) -> str | None:
+    """The suite's own account of its time and the machine's load ("time: ..."), if it gave one."""
+    return next((line.removeprefix("time: ") for line in output.splitlines() if line.startswith("time: ")), None)
 
 
 def _shown(command: list[str], key: str) -> str:

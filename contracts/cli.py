@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from contracts import replay
 from contracts.preflight import TargetUnusable
 from contracts.report import Redactor
 from contracts.runner import SUITES, Options, plan, run
@@ -32,6 +33,7 @@ class UsageError(Exception):
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    replay.keep_hypothesis_caches_out_of_the_working_directory()
     try:
         if args.command == "run":
             return _run(args)
@@ -81,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="against the toolkit's mock, leave what the run made instead of restoring the mock's state")
     run_cmd.add_argument("--allow-faults", action="store_true",
                          help="run against the toolkit's mock even when it has fault rules active")
+    run_cmd.add_argument("--example-db", default="auto", metavar="DIR|none",
+                         help="where conformance keeps failing examples and replays them from (default: per target under"
+                              " $XDG_CACHE_HOME/posthog-contracts/examples, none in CI or for an in-process app)")
+    run_cmd.add_argument("--forget-failures", action="store_true",
+                         help="clear the failing examples earlier runs kept for this target, so none is replayed")
     run_cmd.add_argument("--any-objects", action="store_true",
                          help="let conformance write to objects the run did not create (default only on the mock)")
     return parser
@@ -97,7 +104,8 @@ def _run(args: argparse.Namespace) -> int:
                       operations=[o.strip() for o in args.operations.split(",")] if args.operations else None,
                       shrink=not args.no_shrink, read_only=args.read_only, rate_budget=args.rate_budget,
                       own_objects_only=False if args.any_objects else None, spec_path=_spec_path(args.spec),
-                      progress=args.progress, keep_mock_state=args.keep_mock_state, allow_faults=args.allow_faults)
+                      progress=args.progress, keep_mock_state=args.keep_mock_state, allow_faults=args.allow_faults,
+                      example_db=args.example_db, forget_failures=args.forget_failures)
     if args.seed is not None:
         options.seed = args.seed
     if args.dry_run:

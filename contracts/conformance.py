@@ -6,21 +6,29 @@ the coverage phase (boundary cases of every field) runs on canonical operations,
 four whose body is a whole insight query, where it alone would generate ~8,000 cases each; the
 deprecated /environments/ copies are fuzzed with a fifth of the examples. `thorough` runs
 everything everywhere. Examples and fuzzing always run on every operation.
+
+Failing examples are kept per target and replayed first on the next run (contracts/replay.py);
+a failure that comes back that way says so.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import schemathesis
-from schemathesis.config import SchemathesisConfig
+from schemathesis.config import ChecksConfig, SchemathesisConfig
 from schemathesis.core.errors import NoLinksFound
 from schemathesis.engine import Status, events, from_schema
+from schemathesis.generation.meta import TestPhase
+from schemathesis.generation.stateful import STATEFUL_TESTS_LABEL
 
-from contracts import checks, hooks
+from contracts import checks, hooks, replay
 from contracts.context import RunContext
 from contracts.pacing import schemathesis_rates
 from contracts.report import Failure, SuiteResult
+from posthog_spec import Spec
 
 QUERY_BODY_OPERATIONS = ["insights_create", "insights_update", "insights_partial_update", "insights_generate_metadata_create"]
 
@@ -28,13 +36,20 @@ QUERY_BODY_OPERATIONS = ["insights_create", "insights_update", "insights_partial
 def run(ctx: RunContext) -> SuiteResult:
     """Every operation the run is pointed at (`Options.operations`, both prefixes of each)."""
     seed, safety = ctx.options.seed, ctx.safety
-    with ctx.suite("conformance") as (result, _):
+    kept = examples_kept(ctx)
+    if ctx.options.forget_failures:
+        replay.forget(kept)
+    recorder = replay.ReplayRecorder(kept) if kept else None
+    with ctx.suite("conformance") as (result, _), (replay.kept_in(recorder) if recorder else nullcontext()):
         schema = schemathesis.openapi.from_path(str(ctx.spec_path), config=SchemathesisConfig.from_dict(config(ctx)))
         if ctx.target.app is not None:
             schema.app = ctx.target.app
 
         # schemathesis marks each hook function, so these are plain functions, not bound methods.
         def map_case(context: Any, case: Any) -> Any:
+            if recorder:
+                recorder.working_on(STATEFUL_TESTS_LABEL if case.meta and case.meta.phase.name == TestPhase.STATEFUL
+                                    else case.operation.label)
             return safety.aim_case(context, hooks.within_posthog_rules(context, case))
 
         def after_call(context: Any, case: Any, response: Any) -> None:
@@ -58,7 +73,20 @@ def run(ctx: RunContext) -> SuiteResult:
             elif isinstance(event, events.RateLimitRetry):
                 result.notes.append(f"429 on {event.operation}: waited {event.delay:.1f} s ({event.retries_left} retries left)")
         ctx.progress.update("conformance", min(len(finished), total), total, "operations", len(result.failures), final=True)
+    if recorder and recorder.replayed:
+        # Failures of an operation whose kept example failed again: found or not by this run's own
+        # cases too (schemathesis reports a failure once, from the phase that met it first).
+        for failure in result.failures:
+            failure.replayed = failure.operation in recorder.replayed
+        result.notes.append(f"failures {replay.REPLAYED} on {len(recorder.replayed)} operations: examples kept in {kept}"
+                            " (--forget-failures clears them, --example-db none keeps none)")
     return result
+
+
+def examples_kept(ctx: RunContext) -> Path | None:
+    """Where this run keeps the failing examples conformance finds, and replays earlier ones from."""
+    target = ctx.target
+    return replay.location(ctx.options.example_db, target.base_url, target.project_id, in_process=target.app is not None)
 
 
 def config(ctx: RunContext) -> dict[str, Any]:
@@ -89,9 +117,12 @@ def config(ctx: RunContext) -> dict[str, Any]:
     data: dict[str, Any] = {
         "seed": options.seed,
         "workers": options.workers,
-        "generation": {"max-examples": options.examples, "allow-extra-parameters": False, "no-shrink": not options.shrink},
+        "generation": {"max-examples": options.examples, "allow-extra-parameters": False, "no-shrink": not options.shrink,
+                       # With none kept, none is used: hypothesis's default is a database in the working directory.
+                       **({} if examples_kept(ctx) else {"database": replay.NONE})},
         "auth": {"openapi": auth},
-        "checks": checks.configuration(target.keys),
+        "checks": {**checks.configuration(target.keys),
+                   "negative_data_rejection": {"expected-statuses": rejections(spec)}},
         "phases": {"stateful": {"inference": {"algorithms": ["location-headers"]}}, **ctx.safety.conformance_phases()},
         "operations": operations,
     }
@@ -100,6 +131,12 @@ def config(ctx: RunContext) -> dict[str, Any]:
     return data
 
 
+
+def rejections(spec: Spec) -> list[str]:
+    """The statuses that refuse invalid data: schemathesis's own, and every 4xx the spec documents
+    (a body over the size limit is refused with 413, another media type with 415)."""
+    documented = {str(status) for op in spec.operations for status in op.documented_statuses() if 400 <= status < 500}
+    return sorted(set(ChecksConfig.from_dict({}).negative_data_rejection.expected_statuses) | documented)
 
 
 def _collect(result: SuiteResult, event: Any, seed: int) -> None:

@@ -1,19 +1,20 @@
 """Keeping generated positive bodies inside PostHog's rules that JSON Schema cannot state.
 
 A schema-valid body may still break two of them, and PostHog (the mock too) refuses it with a
-400 by design: that is no failure of positive-data acceptance, so positive cases are kept inside:
+400 by design: that is no failure of positive-data acceptance, so bodies are kept inside:
 - an insight's `dashboards` must name dashboards that exist (text `dashboard_not_found`): sent
   as `[]`;
 - bulk_update_tags refuses more changes (ids × distinct normalised tags) than its body schema's
   `x-max-changes` (text `too_many_tag_changes`): tags are dropped until the request is within it.
-Negative cases are left exactly as generated.
+Negative bodies too: schemathesis judges a case again as it is sent, and a mutation it meant to
+be invalid may be valid after all (`581.0` is an integer in JSON Schema), making the case
+positive; its dashboards must then exist like any other's. Keeping a body inside these rules
+never makes valid data invalid, so a case that stays negative stays so for its own mutation.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from schemathesis.generation import GenerationMode
 
 from contracts import specs
 
@@ -23,12 +24,11 @@ BULK_TAGS = "insights_bulk_update_tags_create"
 
 def within_posthog_rules(context: Any, case: Any) -> Any:
     """A `map_case` hook."""
-    mode = getattr(getattr(case.meta, "generation", None), "mode", None)
-    if mode != GenerationMode.POSITIVE or not isinstance(case.body, dict):
+    if not isinstance(case.body, dict):
         return case
     spec = specs.of_case(case)
     operation = spec.operation(case.operation.definition.raw["operationId"])
-    if operation.base_id in WRITES_WITH_DASHBOARDS and case.body.get("dashboards"):
+    if operation.base_id in WRITES_WITH_DASHBOARDS and isinstance(case.body.get("dashboards"), list) and case.body["dashboards"]:
         case.body = {**case.body, "dashboards": []}
     if operation.base_id == BULK_TAGS:
         case.body = within_tag_change_limit(case.body, spec.resolve(operation.body_schema)["x-max-changes"])

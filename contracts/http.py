@@ -45,7 +45,9 @@ class Client:
     target: Target
     throttle_text: PostHogText  # the spec's `throttled`: its status, and how long to wait in its detail
     max_retries: int = 5
-    max_wait: float = 120.0
+    # As long as the target says, up to an hour (insights' longest throttle window): a 429 given
+    # up on would be reported as the target's answer, a failure that is none.
+    max_wait: float = 3600.0
     throttled: int = 0
     waited: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)

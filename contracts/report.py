@@ -12,6 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from contracts.machine import RunTime
+from contracts.replay import REPLAYED
+
 
 @dataclass
 class Failure:
@@ -24,6 +27,7 @@ class Failure:
     curl: str | None = None
     seed: int | None = None
     response: str | None = None
+    replayed: bool = False  # an example an earlier run found and kept, replayed first (contracts/replay.py)
 
 
 CURL_MARK = "\n@@curl "  # separates a failure's text from the curl line of its request
@@ -61,6 +65,7 @@ class Report:
     seed: int
     suites: list[SuiteResult] = field(default_factory=list)
     cleanup: str | None = None
+    timing: RunTime | None = None  # the whole run's time, with the machine's load
 
     @property
     def passed(self) -> bool:
@@ -93,6 +98,8 @@ class Report:
                 for f in (f for f in failures if f.operation == operation):
                     n += 1
                     lines += [f"{n}. [{f.suite}] {f.check}", _indent(f.message)]
+                    if f.replayed:
+                        lines.append(f"   {REPLAYED}")
                     if f.response:
                         lines += ["   response:", _indent(f.response, "     ")]
                     lines.append(f"   seed: {f.seed if f.seed is not None else self.seed}")
@@ -100,15 +107,23 @@ class Report:
                         lines += ["   reproduce:", _indent(f.curl, "     ")]
         if self.cleanup:
             lines += ["", f"cleanup: {self.cleanup}"]
+        if self.timing:
+            lines.append(f"time: {self.timing.summary()}")
         lines.append("RESULT: " + ("all contracts hold" if self.passed else f"{len(failures)} contract failures"))
         return redactor("\n".join(lines))
 
     def junit_xml(self, redactor: "Redactor") -> str:
         root = ET.Element("testsuites", name="posthog-contracts")
+        if self.timing:
+            root.set("time", f"{self.timing.wall_s:.3f}")
         for suite in self.suites:
             failed = Counter(f.operation for f in suite.failures)
             node = ET.SubElement(root, "testsuite", name=suite.name, tests=str(len(set(suite.cases) | set(failed)) or 1),
                                  failures=str(len(failed)), skipped="1" if suite.skipped else "0", time=f"{suite.duration:.3f}")
+            if self.timing:  # the run's time and the machine's load, on every suite (JUnit has no run-level properties)
+                properties = ET.SubElement(node, "properties")
+                for name, value in self.timing.properties().items():
+                    ET.SubElement(properties, "property", name=f"run_{name}", value=value)
             if suite.skipped:
                 case = ET.SubElement(node, "testcase", classname=suite.name, name=suite.name)
                 ET.SubElement(case, "skipped", message=suite.skipped)
@@ -117,6 +132,8 @@ class Report:
                 case = ET.SubElement(node, "testcase", classname=suite.name, name=operation)
                 for f in (f for f in suite.failures if f.operation == operation):
                     text = f"{f.message}\nseed: {f.seed if f.seed is not None else self.seed}"
+                    if f.replayed:
+                        text += f"\n{REPLAYED}"
                     if f.response:
                         text += f"\nresponse:\n{f.response}"
                     if f.curl:

@@ -14,6 +14,7 @@ from typing import Callable
 
 from contracts import conformance, preflight, scopes, semantics, specs
 from contracts.context import RunContext
+from contracts.machine import Stopwatch
 from contracts.pacing import Pacer
 from contracts.progress import Progress
 from contracts.report import Report, SuiteResult
@@ -48,10 +49,13 @@ class Options:
     progress: str = "auto"  # auto: on a terminal outside CI; always; never
     keep_mock_state: bool = False  # against the toolkit's mock: leave what the run made (no restore)
     allow_faults: bool = False  # against the toolkit's mock: run even with fault rules active
+    example_db: str = "auto"  # where conformance keeps failing examples: auto (per target), none, or a directory
+    forget_failures: bool = False  # clear the failing examples earlier runs kept for this target first
 
 
 def run(target: Target, options: Options) -> Report:
     """Raises preflight.TargetUnusable when the target cannot be reached or refuses the key."""
+    stopwatch = Stopwatch()
     target.prepare()
     ctx = run_context(target, options)
     checked = False
@@ -67,6 +71,7 @@ def run(target: Target, options: Options) -> Report:
             restored = target.restore()
             ctx.report.cleanup = "; ".join(filter(None, [ctx.report.cleanup, (
                 "the mock's state restored as the run found it" if restored else "the mock's state could NOT be restored")]))
+        ctx.report.timing = stopwatch.stop()
     return ctx.report
 
 
@@ -114,6 +119,9 @@ def plan(target: Target, options: Options) -> str:
                      " tagged posthog-contracts-<run>); element writes left out there")
         lines.append("cleanup: every insight the run created is soft-deleted at the end, also after a failure or Ctrl-C;"
                      " against the toolkit's mock, its state is snapshotted first and restored at the end")
+    kept = conformance.examples_kept(ctx)
+    lines.append(f"failing examples: {'kept in ' + str(kept) if kept else 'none kept'}"
+                 f"{' (cleared first)' if options.forget_failures and kept else ''}")
     budget = options.rate_budget if options.rate_budget is not None else DEFAULT_RATE_BUDGET
     lines.append(f"pacing: {budget:.0%} of PostHog's per-key throttles (none against the toolkit's mock unless --rate-budget)"
                  if budget else "pacing: off")

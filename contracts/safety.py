@@ -18,6 +18,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from schemathesis.generation import GenerationMode
 
@@ -116,6 +117,12 @@ class Safety:
         from a response body's number, and schemathesis re-checks a path a hook has touched: the
         number against the spec's string schema made a valid request "negative", and the server
         that rightly accepted it was reported for accepting invalid data.
+
+        schemathesis keeps path values percent-encoded, as they travel (`@current` is `%40current`):
+        the project is judged decoded. Judged as sent, `@current` failed the pattern, so the write
+        went to the key's current project instead of the target's; and once `id` was aimed at an
+        insight of the run, schemathesis re-checked the encoded `%40current`, called the valid
+        request negative, and reported the server that accepted it.
         """
         operation = self.spec.operation(case.operation.definition.raw["operationId"])
         name = operation.project_param
@@ -123,7 +130,7 @@ class Safety:
             return
         value = case.path_parameters.get(name)
         pattern = operation.parameter(name, "path").schema.get("pattern")
-        if isinstance(value, str) and (pattern is None or re.search(pattern, value)):
+        if isinstance(value, str) and (pattern is None or re.search(pattern, unquote(value))):
             case.path_parameters = {**{key: _as_sent(v) for key, v in case.path_parameters.items()}, name: self.project_id}
 
     def clean_up(self, client: Client, key: Key) -> int:

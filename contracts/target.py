@@ -88,12 +88,16 @@ class Target:
         self.is_mock = response.is_success and "keys" in _json(response)
         return self.is_mock
 
-    def mint_key(self, scopes: list[str], scoped_teams: list[int] | None = None) -> Key:
-        """A new key from the mock's admin surface (only the mock can do this)."""
+    def mint_key(self, scopes: list[str], scoped_teams: list[int] | None = None, user_id: int | None = None) -> Key:
+        """A new key from the mock's admin surface (only the mock can do this), of the demo user
+        or of `user_id`."""
         if not self.is_mock:
             raise RuntimeError("keys can be minted only on the toolkit's mock; pass --token for other targets")
+        wanted: dict[str, Any] = {"scopes": scopes, "scoped_teams": scoped_teams, "label": "contracts"}
+        if user_id is not None:
+            wanted["user_id"] = user_id
         with self.client() as client:
-            response = client.post("/_mock/keys", json={"scopes": scopes, "scoped_teams": scoped_teams, "label": "contracts"})
+            response = client.post("/_mock/keys", json=wanted)
         response.raise_for_status()
         return Key(response.json()["value"], tuple(scopes), tuple(scoped_teams) if scoped_teams else None)
 

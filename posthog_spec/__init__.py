@@ -8,6 +8,7 @@ their success statuses, and PostHog's words (the `x-posthog-texts` catalogue). `
 
 from posthog_spec.document import (
     ENVIRONMENTS_PREFIX,
+    FrontRefusal,
     Operation,
     Parameter,
     RateLimit,
@@ -21,7 +22,7 @@ from posthog_spec.scopes import CALLER_REFUSALS, KEY_REFUSALS, key_grants, key_r
 from posthog_spec.texts import Catalogue, PostHogText, Said
 
 __all__ = [
-    "CALLER_REFUSALS", "ENVIRONMENTS_PREFIX", "KEY_REFUSALS", "Catalogue", "Match", "Operation", "Parameter", "PostHogText", "RateLimit", "Route",
+    "CALLER_REFUSALS", "ENVIRONMENTS_PREFIX", "FrontRefusal", "KEY_REFUSALS", "Catalogue", "Match", "Operation", "Parameter", "PostHogText", "RateLimit", "Route",
     "Router", "Said", "Spec", "canonical_id", "default_spec", "default_spec_path", "key_grants", "key_refusal",
     "key_refusal_text", "project_refusal",
 ]

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import jsonschema_rs
 import yaml
@@ -140,6 +140,19 @@ class Operation:
         return {int(code) for code in self.responses if code.isdigit()}
 
 
+@dataclass(frozen=True)
+class FrontRefusal:
+    """The proxy in front of PostHog refuses a request line or header line longer than
+    `longer_than` bytes with one of `statuses`, in its own words (the spec's `x-front-refusal`)."""
+
+    longer_than: int
+    statuses: frozenset[int]
+
+    def refused(self, status: int, lines: Iterable[str]) -> bool:
+        """Whether an answer with this status to a request of these lines may be the proxy's."""
+        return status in self.statuses and any(len(line.encode()) > self.longer_than for line in lines)
+
+
 class Spec:
     """The OpenAPI document and the operations read from it."""
 
@@ -165,6 +178,15 @@ class Spec:
     def under_both_prefixes(self, operation_ids: list[str]) -> list[str]:
         """These canonical operations and their /api/environments/ copies."""
         return [i for op_id in operation_ids for i in (op_id, ENVIRONMENTS_PREFIX + op_id) if i in self._by_id]
+
+    @property
+    def front_refusal(self) -> FrontRefusal | None:
+        """What the proxy in front of PostHog refuses before PostHog sees it (an x-fidelity note)."""
+        for note in self.document.get("x-fidelity", []):
+            limit = note.get("x-front-refusal")
+            if limit:
+                return FrontRefusal(int(limit["longer-than"]), frozenset(int(s) for s in limit["statuses"]))
+        return None
 
     @property
     def error_types(self) -> frozenset[str]:

@@ -12,11 +12,11 @@ import httpx
 import pytest
 import schemathesis
 import yaml
-from schemathesis.config import SchemathesisConfig
+from schemathesis.config import ChecksConfig, SchemathesisConfig
 from schemathesis.core.failures import Failure, FailureGroup
 
-from contracts import checks
-from contracts.target import Key
+from contracts import checks, conformance, runner
+from contracts.target import Key, Target
 from posthog_spec import default_spec, default_spec_path
 
 READER = Key("phx_" + "r" * 40, ("insight:read",))
@@ -118,3 +118,56 @@ def test_an_error_body_without_type_is_a_typed_failure_naming_the_problem():
 def test_an_error_body_of_an_unknown_type_is_a_failure_and_posthogs_passes():
     assert failures_of(checks.error_body_shape, "GET", answer("GET", 404, {**refusal("not_found"), "type": "oops"}))
     assert failures_of(checks.error_body_shape, "GET", answer("GET", 404, refusal("not_found"))) == []
+
+
+def plain_refusal(status: int, query: str) -> httpx.Response:
+    """What an HTTP server or proxy answers itself, in its own words, to GET insight?`query`."""
+    request = httpx.Request("GET", f"http://testserver/api/projects/1/insights/1/?{query}",
+                            headers={"Authorization": f"Bearer {READER.value}"})
+    response = httpx.Response(status, request=request, content=b"Invalid HTTP request received.",
+                              headers={"Content-Type": "text/plain; charset=utf-8"})
+    response.elapsed = timedelta(0)
+    return response
+
+
+def test_a_request_line_too_long_for_posthogs_proxy_may_be_refused_in_the_proxys_words():
+    """An 80 KB query string never reaches PostHog: its proxy (the mock's HTTP server too) refuses
+    it first, as the spec's `x-front-refusal` note says, so no PostHog error body is owed."""
+    limit = default_spec().front_refusal
+    too_long = "x=" + "a" * limit.longer_than
+    for status in sorted(limit.statuses):
+        assert failures_of(checks.error_body_shape, "GET", plain_refusal(status, too_long)) == []
+    [failure] = failures_of(checks.error_body_shape, "GET", plain_refusal(404, too_long))
+    assert isinstance(failure, checks.MalformedErrorBody)
+
+
+def test_a_short_request_refused_in_other_words_than_posthogs_is_a_failure():
+    [failure] = failures_of(checks.error_body_shape, "GET", plain_refusal(400, "x=short"))
+    assert isinstance(failure, checks.MalformedErrorBody) and failure.status_code == 400
+
+
+def test_the_served_mocks_own_refusal_of_an_80_kb_query_string_passes_error_body_shape():
+    """The URL is longer than httpx sends: requests, as schemathesis sends it."""
+    import requests
+
+    from mockserver import Settings, create_app
+    from tests.contracts_support import ThreadedServer
+
+    with ThreadedServer(create_app(Settings(db=":memory:"))) as server:
+        sent = requests.get(f"{server.base_url}/api/projects/1/elements/stats/", params={"properties": "[" + "1," * 40_000 + "1]"},
+                            headers={"Authorization": f"Bearer {READER.value}"}, timeout=30)
+    assert sent.status_code in default_spec().front_refusal.statuses and not sent.headers["content-type"].startswith("application/json")
+    case = schema_of()["/api/projects/{project_id}/elements/stats/"]["GET"].Case(path_parameters={"project_id": "1"})
+    case.validate_response(sent, checks=[checks.error_body_shape])
+
+
+
+
+def test_the_run_counts_every_documented_refusal_as_rejecting_invalid_data():
+    """A negative PUT body over 1 MiB gets 413: that refuses it as surely as a 400 does. The run
+    expects every 4xx the spec documents (schemathesis's own list leaves 413 out)."""
+    ctx = runner.run_context(Target(base_url="http://testserver", project_id="1", keys=[READER]), runner.Options(seed=1))
+    configured = SchemathesisConfig.from_dict(conformance.config(ctx)).projects.default.checks.negative_data_rejection
+    documented = {str(s) for op in default_spec().operations for s in op.documented_statuses() if 400 <= s < 500}
+    assert {"413", "415"} <= documented <= set(configured.expected_statuses)
+    assert "413" not in ChecksConfig.from_dict({}).negative_data_rejection.expected_statuses

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from contracts import cli
+from contracts.report import Redactor
 from contracts.runner import Options, run
 from contracts.target import Target
 from mockserver import Settings, create_app
@@ -41,10 +42,16 @@ def test_every_suite_holds_against_the_mock_over_a_socket(served_mock, tmp_path,
     assert int(next(root.iter("testsuite")).get("tests")) >= 52  # every operation of the spec has a testcase
 
 
-def test_every_suite_holds_against_the_mock_in_process_at_default_counts():
+# A correct server passes every run (issue 17): the full default run, once per seed, each on a fresh
+# mock; the seeds run side by side under xdist.
+DEFAULT_RUN_SEEDS = [12, 17, 2026]
+
+
+@pytest.mark.parametrize("seed", DEFAULT_RUN_SEEDS)
+def test_every_suite_holds_against_the_mock_in_process_at_default_counts(seed):
     target = Target(base_url="http://testserver", project_id="1", app=create_app(Settings(db=":memory:", strict=True)))
-    report = run(target, Options(seed=12))
-    assert report.passed, [f.message for s in report.suites for f in s.failures]
+    report = run(target, Options(seed=seed))
+    assert report.passed, f"seed {seed}:\n" + report.console(Redactor(target.secrets()))
     assert {s.name for s in report.suites} == {"conformance", "scopes", "semantics"}
 
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
-from contracts import cli, runner
+from contracts import cli, hooks, runner
 from contracts.http import Client
 from contracts.pacing import schemathesis_rates
 from contracts.runner import Options, run
@@ -107,6 +107,23 @@ def test_pinning_the_project_keeps_a_valid_linked_case_positive(data):
     assert aimed.meta.generation.mode.is_positive
 
 
+
+@given(data=st.data())
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_at_current_is_pinned_to_the_target_project_and_an_aimed_case_stays_positive(data):
+    """schemathesis keeps path values percent-encoded (`%40current`): the write still goes to the
+    target's project, and aiming `id` at the run's own insight leaves a valid case positive, or the
+    server that accepts it is reported for accepting invalid data (seed 3 on a real deployment)."""
+    operation = SPEC_SCHEMA["/api/projects/{project_id}/insights/{id}/"]["PUT"]
+    case = data.draw(operation.as_strategy(generation_mode=GenerationMode.POSITIVE,
+                                           path_parameters={"project_id": "@current", "id": "AbCdEfGh"}))
+    assert case.path_parameters["project_id"] == "%40current" and case.meta.generation.mode.is_positive
+    safety = Safety(project_id="1", own_objects_only=True)
+    safety.record.insights.add(23)
+    aimed = safety.aim_case(None, case)
+    assert aimed.path_parameters == {"project_id": "1", "id": "23"}
+    assert aimed.meta.generation.mode.is_positive
+
 def test_a_default_run_leaves_no_live_insight_it_created():
     app = create_app(Settings(db=":memory:"), clock=Clock())
     started = app.state.server.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
@@ -195,3 +212,17 @@ def test_a_dry_run_prints_the_plan_sends_nothing_and_never_shows_keys(monkeypatc
     assert "read-only: no request with a write method" in output
     assert secret not in output and ALL_ACCESS not in output
     assert "phx_…" in output  # keys are shown redacted, with their scopes
+
+
+def test_a_negative_case_that_is_valid_as_sent_still_names_no_dashboard_that_does_not_exist():
+    """schemathesis meant `581.0` as the wrong type for a dashboard id, but it is an integer in JSON
+    Schema: the case is judged positive when sent, and a valid body naming unknown dashboards is
+    refused with 400 by design (Dashboard not found), so the body is kept within PostHog's rules
+    whatever mode it was generated in."""
+    spec = default_spec()
+    body = {"query": {"kind": "TrendsQuery", "series": []}, "dashboards": [581.0, 12956]}
+    assert spec.validator(spec.operation("insights_create").body_schema).is_valid(body)
+    case = generated_case("insights_create", "POST", "1", GenerationMode.NEGATIVE)
+    case.body = body
+    case.operation.schema = SimpleNamespace(raw_schema=spec.document)
+    assert hooks.within_posthog_rules(None, case).body["dashboards"] == []

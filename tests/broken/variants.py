@@ -7,19 +7,23 @@ functions are patched through a MonkeyPatch that is undone afterwards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import sqlite3
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Callable
 
 import pytest
 
 from mockserver import create_app, rendering
 from mockserver.call import Call, Reply
-from mockserver.clock import Clock
+from mockserver.clock import Clock, iso
 from mockserver.errors import APIError
 from mockserver.handlers import insights as insight_handlers
 from mockserver.pipeline import MockServer
 from mockserver.representations import insights as insight_representations
 from mockserver.settings import Settings
+from mockserver.store.insights import ListQuery
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,92 @@ def _remove_acts_like_set(server: MockServer, mp: pytest.MonkeyPatch) -> None:
     server.handlers["insights_bulk_update_tags_create"] = handler
 
 
+# The list's filters (issue 17): each fault changes what one filter keeps. They act on the list
+# query the handler built (store.insights.page), or on the rows it found.
+def _listing_changed(change: Callable[[ListQuery], ListQuery]) -> Callable[[MockServer, pytest.MonkeyPatch], None]:
+    def apply(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+        insights = server.store.insights
+        original = insights.page
+        mp.setattr(insights, "page", lambda q: original(change(q)))
+    return apply
+
+
+def _rows_kept(keep: Callable[[ListQuery, sqlite3.Row], bool], widen: Callable[[ListQuery], ListQuery]
+               ) -> Callable[[MockServer, pytest.MonkeyPatch], None]:
+    """The list found with `widen`ed filters, then narrowed row by row (one page: the model's lists fit in one)."""
+    def apply(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+        insights = server.store.insights
+        original = insights.page
+
+        def page(q: ListQuery):
+            count, rows, types = original(widen(q))
+            kept = [row for row in rows if keep(q, row)]
+            return count - (len(rows) - len(kept)), kept, types
+        mp.setattr(insights, "page", page)
+    return apply
+
+
+def _shifted(value: str | None, days: int) -> str | None:
+    return iso(datetime.fromisoformat(value.replace("Z", "+00:00")) + timedelta(days=days)) if value else value
+
+
+def _on_any_dashboard(q: ListQuery, row: sqlite3.Row) -> bool:
+    return not q.on_every_dashboard or bool(set(json.loads(row["dashboards_json"])) & set(q.on_every_dashboard))
+
+
+def _values_ignore_value(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    values = server.handlers["elements_values_list"]
+
+    def handler(call: Call) -> Reply:
+        call.query = {name: value for name, value in call.query.items() if name != "value"}
+        return values(call)
+    server.handlers["elements_values_list"] = handler
+
+
+def _element_pages_ignore_offset(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    elements = server.store.elements
+    original = elements.page
+    mp.setattr(elements, "page", lambda team_id, limit, offset: original(team_id, limit, 0))
+
+
+def _filter_fault(name: str, description: str, apply: Callable[[MockServer, pytest.MonkeyPatch], None], *words: str) -> Fault:
+    return Fault(name, description, apply, ("semantics",), (), words)
+
+
+FILTER_FAULTS = [
+    _filter_fault("favorited_ignored", "the list ignores favorited", _listing_changed(lambda q: replace(q, favorited_only=False)),
+                  "favorited="),
+    _filter_fault("saved_inverted", "saved=true lists the unsaved insights and saved=false the saved ones",
+                  _listing_changed(lambda q: replace(q, saved=None if q.saved is None else not q.saved)), "saved="),
+    _filter_fault("tags_first_only", "tags keeps insights with the first listed tag only, not any of them",
+                  _listing_changed(lambda q: replace(q, with_any_tag=q.with_any_tag[:1])), "tags="),
+    _filter_fault("search_ignored", "the list ignores search", _listing_changed(lambda q: replace(q, search=None)), "search="),
+    _filter_fault("created_by_ignored", "the list ignores created_by", _listing_changed(lambda q: replace(q, created_by_ids=[])),
+                  "created_by="),
+    _filter_fault("user_ignored", "the list ignores user", _listing_changed(lambda q: replace(q, created_by_user_id=None)), "user="),
+    _filter_fault("insight_kind_ignored", "the list ignores insight (the kind)", _listing_changed(lambda q: replace(q, kind=None)),
+                  "insight="),
+    _filter_fault("short_id_ignored", "the list ignores short_id", _listing_changed(lambda q: replace(q, short_id=None)), "short_id="),
+    _filter_fault("date_from_a_day_early", "date_from bounds last_modified_at a day early",
+                  _listing_changed(lambda q: replace(q, modified_after=_shifted(q.modified_after, -1))), "&date_from="),
+    _filter_fault("date_to_a_day_late", "date_to bounds last_modified_at a day late",
+                  _listing_changed(lambda q: replace(q, modified_before=_shifted(q.modified_before, 1))), "&date_to="),
+    _filter_fault("created_date_from_a_day_late", "created_date_from bounds created_at a day late",
+                  _listing_changed(lambda q: replace(q, created_after=_shifted(q.created_after, 1))), "created_date_from="),
+    _filter_fault("created_date_to_a_day_early", "created_date_to bounds created_at a day early",
+                  _listing_changed(lambda q: replace(q, created_before=_shifted(q.created_before, -1))), "created_date_to="),
+    _filter_fault("last_viewed_date_from_a_day_early", "last_viewed_date_from bounds last_viewed_at a day early",
+                  _listing_changed(lambda q: replace(q, viewed_after=_shifted(q.viewed_after, -1))), "last_viewed_date_from="),
+    _filter_fault("last_viewed_date_to_a_day_late", "last_viewed_date_to bounds last_viewed_at a day late",
+                  _listing_changed(lambda q: replace(q, viewed_before=_shifted(q.viewed_before, 1))), "last_viewed_date_to="),
+    _filter_fault("dashboards_any", "dashboards keeps insights on any listed dashboard, not on every one",
+                  _rows_kept(_on_any_dashboard, lambda q: replace(q, on_every_dashboard=[])), "dashboards="),
+    _filter_fault("order_ignored", "the list ignores order", _listing_changed(lambda q: replace(q, order=None)), "order="),
+    _filter_fault("element_pages_ignore_offset", "the elements list ignores offset", _element_pages_ignore_offset,
+                  "elements the run made", "the pages held"),
+    _filter_fault("values_ignore_value", "elements/values ignores value", _values_ignore_value, "value="),
+]
+
 FAULTS = [
     Fault("delete_204", "DELETE on an insight answers 204 and really deletes it", _delete_really_deletes,
           ("conformance", "semantics"), ("insights_destroy",), ("delete_is_405", "DELETE answers 405")),
@@ -159,4 +249,5 @@ FAULTS = [
           ("semantics",), (), ("ordered by view_count",)),
     Fault("bulk_remove_is_set", "bulk tag `remove` behaves like `set`", _remove_acts_like_set,
           ("semantics",), (), ("remove [",)),
+    *FILTER_FAULTS,
 ]
