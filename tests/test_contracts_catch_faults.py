@@ -9,7 +9,7 @@ from contracts.report import Redactor
 from contracts.runner import Options, run
 from contracts.target import Target
 from mockserver import Settings, create_app
-from tests.broken.variants import FAULTS, Fault, broken_app
+from tests.broken.variants import FAULTS, broken_app
 
 SEED = 20261123
 

@@ -4,7 +4,6 @@ them first on the next run and says so, and forgets them when asked."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
