@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import schemathesis
 from schemathesis.core.failures import Failure, Severity
 
-from contracts import specs
+from contracts import results, specs
 from contracts.target import Key, fingerprint
 from posthog_spec import CALLER_REFUSALS, Catalogue, Operation, key_refusal, key_refusal_text
 
@@ -88,6 +88,22 @@ class MalformedErrorBody(Failure):
         self.problems = problems
 
 
+class ResultsDoNotAddUp(Failure):
+    """Insight results whose numbers contradict each other as PostHog's runners build them
+    (contracts/results.py): a count that is not its series' sum, a funnel that grows."""
+
+    code = CUSTOM
+    checks = ("results_add_up",)
+    kind_title = "Results that do not add up"
+
+    __slots__ = ("problems",)
+
+    def __init__(self, *, operation: str, problems: list[str], message: str, title: str | None = None,
+                 case_id: str | None = None) -> None:
+        super().__init__(operation=operation, title=title, message=message, case_id=case_id, severity=Severity.HIGH)
+        self.problems = problems
+
+
 @schemathesis.check
 def delete_is_405(ctx: Any, response: Any, case: Any) -> None:
     """Hard delete of an insight is refused with the spec's `x-always` status and an empty body
@@ -152,7 +168,23 @@ def error_body_shape(ctx: Any, response: Any, case: Any) -> None:
     return None
 
 
-NAMES = ["delete_is_405", "viewed_is_201", "scopes_enforced", "error_body_shape"]
+@schemathesis.check
+def results_add_up(ctx: Any, response: Any, case: Any) -> None:
+    """Computed results hold together: an insight's `result` under its query, a query's `results`
+    under the query sent."""
+    op = specs.called_operation(case)
+    if op is None or not _succeeded(response.status_code):
+        return None
+    body = _json(response)
+    found = [problem for source, answer in _computed(op.base_id, body, _json_body(response.request))
+             for problem in results.problems(source, answer)]
+    if found:
+        raise ResultsDoNotAddUp(operation=case.operation.label, problems=found,
+                                message="results do not add up: " + "; ".join(found))
+    return None
+
+
+NAMES = ["delete_is_405", "viewed_is_201", "scopes_enforced", "error_body_shape", "results_add_up"]
 
 
 def configuration(keys: list[Key]) -> dict[str, Any]:
@@ -206,6 +238,24 @@ def _known_scopes(ctx: Any, key: str) -> tuple[str, ...] | None:
         return tuple(scopes)
     raw = os.environ.get(KEY_SCOPES_ENV)
     return tuple(s.strip() for s in raw.split(",") if s.strip()) if raw else None
+
+
+def _computed(operation_id: str, body: Any, sent: Any) -> list[tuple[dict[str, Any], Any]]:
+    """(query, results) pairs an answer carries: a query's results, each insight's result."""
+    if operation_id == "query_create":
+        source = results.source_of(sent.get("query")) if isinstance(sent, dict) else None
+        return [(source, body.get("results"))] if source and isinstance(body, dict) else []
+    items = body.get("results") if isinstance(body, dict) and operation_id == "insights_list" else [body]
+    return [(source, item.get("result")) for item in items or [] if isinstance(item, dict)
+            for source in [results.source_of(item.get("query"))] if source]
+
+
+def _json_body(request: Any) -> Any:
+    """The JSON body a request carried (a `requests.PreparedRequest`: bytes or text)."""
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, TypeError):
+        return None
 
 
 def _succeeded(status: int) -> bool:

@@ -14,6 +14,9 @@ values taken from the model; a rule checks drawn combinations.
 Date filters are checked with instants the target showed for the run's own insights, never the
 clock: the bounds are strict, so an insight's own instant leaves it out.
 
+Where the run's key may run queries, the machine also posts insight queries of each kind and
+checks their numbers hold together (contracts/results.py): what any events must give.
+
 Insights are made by more than one user where the run can have that: other keys that may write
 insights, and against the toolkit's mock a key it mints for another creator of the project. On
 the mock (and with --any-objects) insights go on the dashboards the project's insights show; on
@@ -34,6 +37,7 @@ from hypothesis import seed as hypothesis_seed, strategies as st
 from hypothesis.stateful import (Bundle, MultipleResults, RuleBasedStateMachine, initialize, invariant, multiple, precondition,
                                  rule, run_state_machine_as_test)
 
+from contracts import results
 from contracts.context import RunContext
 from contracts.http import Client, Exchange
 from contracts.model import DATE_FILTERS, ORDERINGS, PRESENCE_FILTERS, Model, ModelInsight, expected, misordered, moment
@@ -70,6 +74,19 @@ SOURCES: dict[str, dict[str, Any]] = {
 WRAPPERS = {"SQL": "DataVisualizationNode"}
 JSON_QUERY = {"kind": "DataTableNode", "source": {"kind": "EventsQuery", "select": ["*", "event", "timestamp"]}}
 KINDS = [*SOURCES, "JSON"]
+# Queries whose numbers must hold together whatever the events (contracts/results.py): each
+# display or computation that changes what `count` is, over events every PostHog project has.
+LAST_WEEK = {"date_from": "-7d"}
+RESULT_QUERIES: dict[str, dict[str, Any]] = {
+    "trend by browser": {"kind": "TrendsQuery", "series": SERIES, "dateRange": LAST_WEEK,
+                         "breakdownFilter": {"breakdown": "$browser", "breakdown_type": "event"}},
+    "cumulative users": {"kind": "TrendsQuery", "dateRange": LAST_WEEK, "trendsFilter": {"display": "ActionsLineGraphCumulative"},
+                         "series": [{**SERIES[0], "math": "dau"}]},
+    "funnel": {"kind": "FunnelsQuery", "series": [SERIES[0], {"kind": "EventsNode", "event": "$autocapture"}, SERIES[0]]},
+    "stickiness": {"kind": "StickinessQuery", "series": SERIES, "stickinessFilter": {"computedAs": "cumulative"}},
+    "lifecycle": {"kind": "LifecycleQuery", "series": SERIES, "dateRange": LAST_WEEK},
+    "retention": {"kind": "RetentionQuery", "retentionFilter": {"period": "Day", "totalIntervals": 7}},
+}
 
 
 def query_of(kind: str, bare: bool) -> dict[str, Any]:
@@ -137,6 +154,11 @@ def _my_user_id(ctx: RunContext, client: Client) -> int | None:
         return None
     answer = client.request(me.method, me.path, key=ctx.key)
     return answer.response.json().get("id") if answer.response.status_code == me.success_status() else None
+
+
+def _may_query(machine: "InsightsMachine") -> bool:
+    ctx = machine.ctx
+    return key_refusal(ctx.spec.operation("query_create"), ctx.spec.texts, ctx.key.scopes, ctx.key.scoped_teams) is None
 
 
 def _has_session(machine: "InsightsMachine") -> bool:
@@ -529,6 +551,15 @@ class InsightsMachine(Machine):
                 self.expect("trending", exchange, modelled.id not in listed, f"deleted insight {modelled.id} is trending")
             elif len(results) < 100:
                 self.expect("trending", exchange, modelled.id in listed, f"viewed insight {modelled.id} is missing")
+
+    @precondition(_may_query)
+    @rule(name=st.sampled_from(sorted(RESULT_QUERIES)))
+    def query_results_add_up(self, name: str) -> None:
+        query = RESULT_QUERIES[name]
+        exchange = self.call("query results", "query_create", body={"query": query})
+        self.expect_status("query results", exchange, self.success("query_create"), f"a {name} query answers {{status}}")
+        found = results.problems(query, exchange.response.json().get("results"))
+        self.expect("query results", exchange, not found, f"the {name} query's results do not add up: {'; '.join(found)}")
 
     @precondition(lambda self: _has_session(self) and self.model.insights)
     @rule()

@@ -60,6 +60,14 @@ def test_two_step_funnel_counts_persons_who_convert_within_the_window():
     assert two_days[1]["average_conversion_time"] == 3600.0
 
 
+def test_a_step_with_math_total_counts_as_a_plain_step_and_other_math_is_refused():
+    ctx = tiny_context([event("ann", "signup", "2026-11-10 10:00"), event("ann", "pay", "2026-11-10 11:00"),
+                        event("bob", "signup", "2026-11-10 10:00")])
+    assert counts(funnel(ctx, series=steps("signup", "pay", math="total"))) == counts(funnel(ctx, "signup", "pay")) == [2, 1]
+    with pytest.raises(QueryError):
+        funnel(ctx, series=steps("signup", "pay", math="dau"))
+
+
 def test_the_end_of_the_window_is_inclusive():
     # test_funnel.py: with a 5-minute window, 14:00 → 14:05 converts and 12:00 → 12:15 does not.
     ctx = tiny_context([event("ann", "signup", "2026-11-20 14:00"), event("ann", "pageview", "2026-11-20 14:05"),

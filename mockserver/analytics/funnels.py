@@ -407,7 +407,7 @@ def _step_event(node: Any) -> str | None:
     if not isinstance(node, dict):
         raise QueryError("Every funnel step must be an EventsNode object.")
     event = series_event(node)
-    if node.get("math"):
+    if node.get("math") not in (None, "total"):  # `total` is every series' default, and what a funnel step counts anyway
         raise QueryError(f"Funnel steps with math {node['math']!r} are not supported by the mock.")
     if node.get("optionalInFunnel"):
         raise QueryError("Optional funnel steps are not supported by the mock.")

@@ -16,6 +16,7 @@ from typing import Callable
 import pytest
 
 from mockserver import create_app, rendering
+from mockserver.analytics import queries
 from mockserver.call import Call, Reply
 from mockserver.clock import Clock, iso
 from mockserver.errors import APIError
@@ -187,6 +188,30 @@ def _element_pages_ignore_offset(server: MockServer, mp: pytest.MonkeyPatch) -> 
     mp.setattr(elements, "page", lambda team_id, limit, offset: original(team_id, limit, 0))
 
 
+def _trend_counts_one_more(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    original = queries.RUNNERS["TrendsQuery"]
+
+    def run(source, context):
+        answer = original(source, context)
+        for series in answer.results:
+            if "aggregated_value" not in series:
+                series["count"] += 1
+        return answer
+    mp.setitem(queries.RUNNERS, "TrendsQuery", run)
+
+
+def _funnel_steps_reversed(server: MockServer, mp: pytest.MonkeyPatch) -> None:
+    original = queries.RUNNERS["FunnelsQuery"]
+
+    def run(source, context):
+        results = original(source, context)
+        for steps in results if results and isinstance(results[0], list) else [results]:
+            for step, count in zip(steps, reversed([step["count"] for step in steps])):
+                step["count"] = count
+        return results
+    mp.setitem(queries.RUNNERS, "FunnelsQuery", run)
+
+
 def _filter_fault(name: str, description: str, apply: Callable[[MockServer, pytest.MonkeyPatch], None], *words: str) -> Fault:
     return Fault(name, description, apply, ("semantics",), (), words)
 
@@ -249,5 +274,9 @@ FAULTS = [
           ("semantics",), (), ("ordered by view_count",)),
     Fault("bulk_remove_is_set", "bulk tag `remove` behaves like `set`", _remove_acts_like_set,
           ("semantics",), (), ("remove [",)),
+    Fault("trend_count_not_its_sum", "a trend's count is one more than the sum of its data", _trend_counts_one_more,
+          ("semantics",), (), ("is not the sum of its data", "is not its last point")),
+    Fault("funnel_steps_grow", "a funnel's step counts come last step first", _funnel_steps_reversed,
+          ("semantics",), (), ("step counts",)),
     *FILTER_FAULTS,
 ]
