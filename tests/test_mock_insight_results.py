@@ -150,6 +150,16 @@ def test_breakdown_values_sum_to_the_unbroken_total(client):
     assert len(parts) >= 3 and [sum(day) for day in zip(*(p["data"] for p in parts))] == whole
 
 
+def test_a_funnels_first_step_is_the_unique_persons_of_its_event_in_the_window(client):
+    # ActionsTable: a total over the whole days of the range, as the funnel reads it (BoldNumber's range is exact)
+    window = {"date_from": "-14d"}
+    steps = [{"kind": "EventsNode", "event": "$pageview"}, {"kind": "EventsNode", "event": "$autocapture"}]
+    funnel = query(client, {"query": {"kind": "FunnelsQuery", "series": steps, "dateRange": window}}).json()["results"]
+    persons = query(client, {"query": {**TREND, "dateRange": window, "trendsFilter": {"display": "ActionsTable"},
+                                       "series": [{**steps[0], "math": "dau"}]}}).json()["results"][0]["aggregated_value"]
+    assert funnel[0]["count"] == persons > funnel[1]["count"] > 0
+
+
 def test_test_accounts_are_left_out_when_asked(client):
     every = query(client, {"query": TREND}).json()["results"][0]["count"]
     outside = query(client, {"query": {**TREND, "filterTestAccounts": True}}).json()["results"][0]["count"]
