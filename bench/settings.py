@@ -44,9 +44,9 @@ class Settings:
 
     @classmethod
     def quick_mode(cls, **changes: object) -> "Settings":
-        """A second or so per workload, one round, small stores: proves the bench runs end to end."""
+        """A second or so per workload, one round, no warm-up, small stores: proves the bench runs end to end."""
         values: dict[str, object] = dict(
-            duration_s=1.0, warmup_s=0.3, rounds=1, connections=16, compare_scale=200, scales=(200, 1_000),
+            duration_s=1.0, warmup_s=0.0, rounds=1, connections=16, compare_scale=200, scales=(200, 1_000),
             scale_duration_s=1.0, profile_s=1.0, contracts_timeout_s=120.0, quick=True,
         )
         values.update(changes)

@@ -68,10 +68,11 @@ class RunContext:
     def hypothesis_settings(self, examples: int, **more: object) -> settings:
         """The hypothesis suites' settings: the run's example count, no deadline or example database
         (the target, not the code, is under test), and shrinking only when asked for; it makes the
-        reported failure minimal but replays it many times."""
+        reported failure minimal but replays it many times. Never derandomized (hypothesis's CI
+        profile is): the run's seed decides what is drawn, in CI as anywhere."""
         phases = [p for p in Phase if self.options.shrink or p is not Phase.shrink]
-        return settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-                        phases=phases, **more)
+        return settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+                        suppress_health_check=list(HealthCheck), phases=phases, **more)
 
     def clean_up(self) -> str:
         """Soft-delete what the run left live; what was done, for the report."""
