@@ -228,18 +228,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until_ready(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+def _wait_until_ready(base_url: str, server: subprocess.Popen[bytes], workers: int = 2, timeout_s: float = 60) -> None:
+    """Ready once the spec answers and, for a multi-worker mock, every worker is up."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit(f"the mock exited: {server.stderr.read().decode(errors='replace') if server.stderr else ''}")
         try:
-            if httpx.get(f"{base_url}/_mock/openapi.json", timeout=1).status_code == 200 and len(_workers(server.pid)) >= 2:
+            if httpx.get(f"{base_url}/_mock/openapi.json", timeout=1).status_code == 200 and len(_workers(server.pid)) >= workers:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise SystemExit("the mock did not start within 60 s")
+    raise SystemExit(f"the mock did not start within {timeout_s:.0f} s")
 
 
 if __name__ == "__main__":
