@@ -22,7 +22,6 @@ import functools
 import json
 import math
 import sqlite3
-from collections import Counter
 
 SIMILARITY_THRESHOLD = 0.3
 FIELDS = ("name", "derived_name", "description")  # in insight_words, rowid = insight id * 4 + position
@@ -116,21 +115,15 @@ def similar_insights(connection: sqlite3.Connection, term: str) -> dict[int, flo
     wanted = trigrams(term)
     if not wanted:
         return {}
-    shared: Counter[int] = Counter()
-    for gram in wanted:
-        shared.update(row[0] for row in connection.execute(
-            "SELECT rowid FROM insight_words WHERE insight_words MATCH ?", (f'"{gram}"',)))
     enough = math.ceil(SIMILARITY_THRESHOLD * len(wanted) - 1e-9)
-    candidates = {document: n for document, n in shared.items() if n >= enough}
-    if not candidates:
-        return {}
-    sizes = connection.execute(
-        "SELECT rowid, size FROM insight_words WHERE rowid IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(candidates)),),
+    sizes = connection.execute(  # shared trigrams counted in SQLite: a common trigram's postings never reach Python
+        "SELECT shared.rowid, shared.n, insight_words.size FROM (SELECT w.rowid, count(*) AS n FROM json_each(?) AS g"
+        " JOIN insight_words AS w ON w.insight_words MATCH g.value GROUP BY w.rowid HAVING count(*) >= ?) AS shared"
+        " JOIN insight_words ON insight_words.rowid = shared.rowid",
+        (json.dumps([f'"{gram}"' for gram in wanted]), enough),
     )
     best: dict[int, float] = {}
-    for document, size in sizes:
-        n = candidates[document]
+    for document, n, size in sizes:
         score = n / (len(wanted) + size - n)
         if score >= SIMILARITY_THRESHOLD:
             insight_id = document // 4
