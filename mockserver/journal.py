@@ -1,7 +1,8 @@
 """The request journal: every API request with its outcome, one journal for all workers.
 
 Each request is noted where the pipeline ends (5xx answers and injected faults included), with
-its bodies (the first MAX_BODY bytes; personal API keys masked before anything is written), who
+its bodies (the first MAX_BODY bytes; personal API keys masked before anything is written; each
+distinct body stored once, since a remembered answer sends the same bytes again and again), who
 called, how long it took, its validation problems and the fault injected into it, if any. Entries
 wait in memory and are written to the workbench database (sidecar.py) in one transaction a tenth
 of a second later, or at once when read: the request path only appends to a list. The journal
@@ -75,15 +76,33 @@ class Journal:
         waiting, self._waiting = self._waiting, []
         if not waiting:
             return
-        rows = [self._row(entry) for entry in waiting]
         with self.connection:
             self.connection.execute("BEGIN IMMEDIATE")
+            bodies: dict[str, int] = {}
+            rows = [self._row(entry, bodies) for entry in waiting]
             self.connection.executemany(
                 "INSERT INTO journal (at, method, path, query, operation_id, status, duration_ms, caller, key_id, problems,"
-                " fault, request_type, request_body, request_size, response_type, response_body, response_size, worker)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                " fault, request_type, request_body, response_type, response_body, worker)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             newest = self.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
             self.connection.execute("DELETE FROM journal WHERE id <= ?", (newest - self.size,))
+            self.connection.execute(
+                "DELETE FROM journal_bodies WHERE id NOT IN (SELECT request_body FROM journal WHERE request_body IS NOT NULL"
+                " UNION ALL SELECT response_body FROM journal WHERE response_body IS NOT NULL)")
+
+    def _body_id(self, body: bytes, bodies: dict[str, int]) -> int | None:
+        """The stored body's id, stored now if new. Its digest is Python's hash of the bytes, which a
+        bytes object keeps once computed (a remembered answer's is computed once), with this process's
+        id since each process salts its hashes."""
+        if not body:
+            return None
+        digest = f"{self.worker}:{hash(body)}:{len(body)}"
+        if digest not in bodies:
+            found = self.connection.execute("SELECT id FROM journal_bodies WHERE digest = ?", (digest,)).fetchone()
+            bodies[digest] = found[0] if found else self.connection.execute(
+                "INSERT INTO journal_bodies (digest, body, size) VALUES (?, ?, ?)",
+                (digest, _masked(body[:MAX_BODY]), len(body))).lastrowid
+        return bodies[digest]
 
     def recent(self, limit: int, *, status: str | None = None, operation: str | None = None,
                after: int | None = None) -> list[dict[str, Any]]:
@@ -112,29 +131,31 @@ class Journal:
         """One entry with its bodies (as text)."""
         self.flush()
         row = self.connection.execute(
-            f"SELECT {', '.join(LISTED)}, request_type, request_body, request_size, response_type, response_body,"
-            " response_size FROM journal WHERE id = ?", (entry_id,)).fetchone()
+            f"SELECT {', '.join(f'j.{column}' for column in LISTED)}, j.request_type, q.body, q.size, j.response_type,"
+            " a.body, a.size FROM journal j LEFT JOIN journal_bodies q ON q.id = j.request_body"
+            " LEFT JOIN journal_bodies a ON a.id = j.response_body WHERE j.id = ?", (entry_id,)).fetchone()
         if row is None:
             return None
         found = _listed(row[:len(LISTED)])
         request_type, request_body, request_size, response_type, response_body, response_size = row[len(LISTED):]
-        found["request"] = {"content_type": request_type, "body": _text(request_body), "size": request_size,
-                            "truncated": request_size > len(request_body or b"")}
-        found["response"] = {"content_type": response_type, "body": _text(response_body), "size": response_size,
-                             "truncated": response_size > len(response_body or b"")}
+        found["request"] = {"content_type": request_type, "body": _text(request_body), "size": request_size or 0,
+                            "truncated": (request_size or 0) > len(request_body or b"")}
+        found["response"] = {"content_type": response_type, "body": _text(response_body), "size": response_size or 0,
+                             "truncated": (response_size or 0) > len(response_body or b"")}
         return found
 
     def clear(self) -> None:
         self._waiting = []
         self.connection.execute("DELETE FROM journal")
+        self.connection.execute("DELETE FROM journal_bodies")
 
-    def _row(self, e: Entry) -> tuple[Any, ...]:
+    def _row(self, e: Entry, bodies: dict[str, int]) -> tuple[Any, ...]:
         return (
             iso(e.at), e.method, e.path, _masked(e.query).decode("latin-1"), e.operation_id, e.status,
             round(e.duration_ms, 3), e.caller, e.key_id, json.dumps(e.problems),
             json.dumps(e.fault) if e.fault is not None else None,
-            e.request_type, _masked(e.request_body[:MAX_BODY]), len(e.request_body),
-            e.response_type, _masked(e.response_body[:MAX_BODY]), len(e.response_body), self.worker,
+            e.request_type, self._body_id(e.request_body, bodies), e.response_type, self._body_id(e.response_body, bodies),
+            self.worker,
         )
 
 

@@ -30,12 +30,16 @@ CREATE TABLE IF NOT EXISTS journal (
     problems TEXT NOT NULL DEFAULT '[]',      -- JSON array
     fault TEXT,                               -- JSON object: the injected fault, if any
     request_type TEXT,
-    request_body BLOB,                        -- the first MAX_BODY bytes, keys masked
-    request_size INTEGER NOT NULL DEFAULT 0,
+    request_body INTEGER REFERENCES journal_bodies (id),   -- NULL: no body
     response_type TEXT,
-    response_body BLOB,
-    response_size INTEGER NOT NULL DEFAULT 0,
+    response_body INTEGER REFERENCES journal_bodies (id),
     worker INTEGER
+);
+CREATE TABLE IF NOT EXISTS journal_bodies (   -- each distinct body once: a remembered answer repeats the same bytes
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    digest TEXT NOT NULL UNIQUE,
+    body BLOB NOT NULL,                       -- the first MAX_BODY bytes, keys masked
+    size INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_by_status ON journal (status);
 CREATE TABLE IF NOT EXISTS fault_rules (
@@ -49,6 +53,7 @@ CREATE TABLE IF NOT EXISTS fault_rules (
 CREATE TABLE IF NOT EXISTS versions (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO versions VALUES ('faults', 0);
 """
+SCHEMA_VERSION = 2  # 2: bodies in journal_bodies; an older journal is dropped (it is a log, not state)
 
 
 def path_for(db_path: str) -> str:
@@ -73,5 +78,9 @@ def connect(db_path: str) -> sqlite3.Connection:
     if path != ":memory:":
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = OFF")
-    connection.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;")
+    # One script (executescript commits whatever is open first); an older journal is dropped, not migrated.
+    connection.executescript(
+        "BEGIN IMMEDIATE;\n"
+        + ("DROP TABLE IF EXISTS journal;\n" if connection.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION else "")
+        + f"{SCHEMA}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
     return connection

@@ -4,12 +4,14 @@ the page served on loopback, its writes passing the admin surface's rules."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import pytest
 from starlette.testclient import TestClient
 
 from mock_support import ALL_ACCESS, KEYS, P, ServedMock, bearer, client, make_client  # noqa: F401
+from mockserver import sidecar
 from mockserver.app import create_app
 from mockserver.clock import FrozenClock
 from mockserver.settings import Settings
@@ -61,6 +63,33 @@ def test_the_journal_keeps_its_newest_entries_only():
     for n in range(1, 6):
         c.get(f"{P}/insights/{n}/")
     assert [e["path"] for e in c.get("/_mock/requests").json()["results"]] == [f"{P}/insights/{n}/" for n in (5, 4, 3)]
+
+
+def test_a_repeated_answer_is_stored_once_and_forgotten_with_its_entries():
+    c = make_client(journal_size=3)
+    for _ in range(3):  # the memo answers the same bytes each time
+        c.get(f"{P}/insights/?limit=100")
+    entries = c.get("/_mock/requests").json()["results"]
+    bodies = {c.get(f"/_mock/requests/{e['id']}").json()["response"]["body"] for e in entries}
+    assert len(bodies) == 1 and '"results"' in bodies.pop()
+    journal = c.app.state.server.journal
+    assert journal.connection.execute("SELECT count(*) FROM journal_bodies").fetchone()[0] == 1
+    for n in (1, 2, 3):
+        c.get(f"{P}/insights/{n}/")
+    journal.flush()
+    assert journal.connection.execute("SELECT count(*) FROM journal_bodies").fetchone()[0] == 3
+
+
+def test_a_journal_written_by_an_older_mock_is_replaced(tmp_path):
+    db = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(sidecar.path_for(str(db)))
+    old.execute("CREATE TABLE journal (id INTEGER PRIMARY KEY, request_body BLOB, request_size INTEGER)")
+    old.commit()
+    old.close()
+    with ServedMock(db) as mock, mock.client(headers=bearer()) as c:
+        assert c.get(f"{P}/insights/1/").status_code == 200
+        entry = c.get("/_mock/requests").json()["results"][0]
+        assert c.get(f"/_mock/requests/{entry['id']}").json()["response"]["body"].startswith('{"id":1,')
 
 
 def test_server_errors_are_in_the_journal():
