@@ -4,7 +4,7 @@ Each request is noted where the pipeline ends (5xx answers and injected faults i
 its bodies (the first MAX_BODY bytes; personal API keys masked before anything is written; each
 distinct body stored once, since a remembered answer sends the same bytes again and again), who
 called, how long it took, its validation problems and the fault injected into it, if any. Entries
-wait in memory and are written to the workbench database (sidecar.py) in one transaction a tenth
+wait in memory and are written to the workbench database (sidecar.py) in one transaction a quarter
 of a second later, or at once when read: the request path only appends to a list. The journal
 keeps the newest `size` entries.
 """
@@ -24,8 +24,8 @@ from mockserver.clock import iso
 from mockserver.store.accounts import mask_value
 
 MAX_BODY = 64 * 1024
-FLUSH_DELAY_S = 0.1
-FLUSH_AT = 200  # entries waiting: written at once, whatever the delay
+FLUSH_DELAY_S = 0.25
+FLUSH_AT = 1000  # entries waiting: written at once, whatever the delay
 KEY_PATTERN = re.compile(rb"phx_[A-Za-z0-9_\-]{8,}")
 LISTED = ("id", "at", "method", "path", "query", "operation_id", "status", "duration_ms", "caller", "key_id",
           "problems", "fault", "worker")
@@ -78,7 +78,7 @@ class Journal:
             return
         with self.connection:
             self.connection.execute("BEGIN IMMEDIATE")
-            bodies: dict[str, int] = {}
+            bodies: dict[tuple[int, int], int] = {}
             rows = [self._row(entry, bodies) for entry in waiting]
             self.connection.executemany(
                 "INSERT INTO journal (at, method, path, query, operation_id, status, duration_ms, caller, key_id, problems,"
@@ -90,19 +90,20 @@ class Journal:
                 "DELETE FROM journal_bodies WHERE id NOT IN (SELECT request_body FROM journal WHERE request_body IS NOT NULL"
                 " UNION ALL SELECT response_body FROM journal WHERE response_body IS NOT NULL)")
 
-    def _body_id(self, body: bytes, bodies: dict[str, int]) -> int | None:
+    def _body_id(self, body: bytes, bodies: dict[tuple[int, int], int]) -> int | None:
         """The stored body's id, stored now if new. Its digest is Python's hash of the bytes, which a
         bytes object keeps once computed (a remembered answer's is computed once), with this process's
         id since each process salts its hashes."""
         if not body:
             return None
-        digest = f"{self.worker}:{hash(body)}:{len(body)}"
-        if digest not in bodies:
+        known = (hash(body), len(body))
+        if known not in bodies:
+            digest = f"{self.worker}:{known[0]}:{known[1]}"
             found = self.connection.execute("SELECT id FROM journal_bodies WHERE digest = ?", (digest,)).fetchone()
-            bodies[digest] = found[0] if found else self.connection.execute(
+            bodies[known] = found[0] if found else self.connection.execute(
                 "INSERT INTO journal_bodies (digest, body, size) VALUES (?, ?, ?)",
                 (digest, _masked(body[:MAX_BODY]), len(body))).lastrowid
-        return bodies[digest]
+        return bodies[known]
 
     def recent(self, limit: int, *, status: str | None = None, operation: str | None = None,
                after: int | None = None) -> list[dict[str, Any]]:
@@ -152,7 +153,7 @@ class Journal:
     def _row(self, e: Entry, bodies: dict[str, int]) -> tuple[Any, ...]:
         return (
             iso(e.at), e.method, e.path, _masked(e.query).decode("latin-1"), e.operation_id, e.status,
-            round(e.duration_ms, 3), e.caller, e.key_id, json.dumps(e.problems),
+            round(e.duration_ms, 3), e.caller, e.key_id, json.dumps(e.problems) if e.problems else "[]",
             json.dumps(e.fault) if e.fault is not None else None,
             e.request_type, self._body_id(e.request_body, bodies), e.response_type, self._body_id(e.response_body, bodies),
             self.worker,
