@@ -150,7 +150,7 @@ class Journal:
         self.connection.execute("DELETE FROM journal")
         self.connection.execute("DELETE FROM journal_bodies")
 
-    def _row(self, e: Entry, bodies: dict[str, int]) -> tuple[Any, ...]:
+    def _row(self, e: Entry, bodies: dict[tuple[int, int], int]) -> tuple[Any, ...]:
         return (
             iso(e.at), e.method, e.path, _masked(e.query).decode("latin-1"), e.operation_id, e.status,
             round(e.duration_ms, 3), e.caller, e.key_id, json.dumps(e.problems) if e.problems else "[]",

@@ -11,9 +11,13 @@ from mockserver import errors
 from posthog_spec import Catalogue, Operation
 
 
+FORMAT = "format"
+_FORMAT_BYTES = FORMAT.encode()
+
+
 def refuse_unknown_format(request: Request, operation: Operation, texts: Catalogue) -> None:
-    if b"format" not in request.scope["query_string"]:
+    if _FORMAT_BYTES not in request.scope["query_string"]:
         return  # most requests: no query string to parse
-    asked = request.query_params.get("format")
+    asked = request.query_params.get(FORMAT)
     if asked and asked not in operation.formats:
         raise errors.error(texts, "not_found")
