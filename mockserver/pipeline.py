@@ -186,7 +186,7 @@ class MockServer:
             path=request.scope["path"],
             operation_id=call.operation.operation_id if call else None,
             status=result.status_code,
-            problems=problems,
+            problems=tuple(problems),
             key_id=key.id if key is not None else None,
             query=request.scope.get("query_string", b""),
             duration_ms=(time.perf_counter() - started) * 1000,

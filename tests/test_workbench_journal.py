@@ -14,6 +14,7 @@ from mock_support import ALL_ACCESS, KEYS, P, ServedMock, bearer, client, make_c
 from mockserver import sidecar
 from mockserver.app import create_app
 from mockserver.clock import FrozenClock
+from mockserver.journal import Entry, Journal
 from mockserver.settings import Settings
 
 DEADLINE_S = 10.0
@@ -63,6 +64,15 @@ def test_the_journal_keeps_its_newest_entries_only():
     for n in range(1, 6):
         c.get(f"{P}/insights/{n}/")
     assert [e["path"] for e in c.get("/_mock/requests").json()["results"]] == [f"{P}/insights/{n}/" for n in (5, 4, 3)]
+
+
+def test_entries_pushed_out_before_they_are_written_are_never_written():
+    journal = Journal(sidecar.connect(":memory:"), size=3)
+    for n in range(1, 11):  # no event loop here: they wait until read
+        journal.add(Entry(at=FrozenClock().now(), method="GET", path=f"/api/projects/1/insights/{n}/",
+                          operation_id="insights_retrieve", status=200))
+    assert [e["path"] for e in journal.recent(10)] == [f"/api/projects/1/insights/{n}/" for n in (10, 9, 8)]
+    assert journal.connection.execute("SELECT max(id) FROM journal").fetchone()[0] == 3  # ids are never reused
 
 
 def test_a_repeated_answer_is_stored_once_and_forgotten_with_its_entries():
