@@ -5,7 +5,8 @@ its bodies (the first MAX_BODY bytes; personal API keys masked before anything i
 distinct body stored once, since a remembered answer sends the same bytes again and again), who
 called, how long it took, its validation problems and the fault injected into it, if any. Entries
 wait in memory and are written to the workbench database (sidecar.py) in one transaction a quarter
-of a second later, or at once when read: the request path only appends to a bounded queue. The
+of a second later, by a thread of the journal's own, or at once when read: the request path only
+appends to a bounded queue. The
 journal keeps the newest `size` entries, so the queue holds no more than that either: under load,
 an entry that a quarter of a second of newer ones has already pushed out of the journal is never
 formatted or written (a memoised read pays for its entry as much as for the rest of its answer).
@@ -19,6 +20,7 @@ import os
 import re
 import sqlite3
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -55,10 +57,16 @@ class Entry(NamedTuple):
 
 
 class Journal:
-    def __init__(self, connection: sqlite3.Connection, size: int = 1000):
+    """`connection` reads the journal; `writer`, a second connection to the same file, writes it
+    from a thread of its own, so a batch (some 10 ms for a thousand entries) never holds up the
+    event loop. In memory there is one connection, and batches are written on the loop."""
+
+    def __init__(self, connection: sqlite3.Connection, size: int = 1000, *, writer: sqlite3.Connection | None = None):
         self.connection = connection
         self.size = size
         self.worker = os.getpid()
+        self._writer = writer or connection
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal") if writer is not None else None
         self._waiting: deque[Entry] = deque(maxlen=size)
         self._flush_due = False
 
@@ -66,28 +74,46 @@ class Journal:
         self._waiting.append(entry)
         if not self._flush_due:
             try:
-                asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self.flush)
+                asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self._write_soon)
                 self._flush_due = True
             except RuntimeError:  # no event loop (a direct call): written when next read
                 pass
 
     def flush(self) -> None:
-        """Write the waiting entries, then forget the oldest beyond the journal's size."""
+        """Write the waiting entries now (after any batch already on its way, so ids keep their order)."""
+        batch = self._take()
+        if self._thread is not None:
+            self._thread.submit(self._write, batch).result()
+        else:
+            self._write(batch)
+
+    def _write_soon(self) -> None:
+        batch = self._take()
+        if self._thread is not None:
+            self._thread.submit(self._write, batch)
+        else:
+            self._write(batch)
+
+    def _take(self) -> deque[Entry]:
         self._flush_due = False
         waiting, self._waiting = self._waiting, deque(maxlen=self.size)
+        return waiting
+
+    def _write(self, waiting: deque[Entry]) -> None:
+        """Write a batch, then forget the oldest entries beyond the journal's size."""
         if not waiting:
             return
-        with self.connection:
-            self.connection.execute("BEGIN IMMEDIATE")
+        with self._writer:
+            self._writer.execute("BEGIN IMMEDIATE")
             bodies: dict[tuple[int, int], int] = {}
             rows = [self._row(entry, bodies) for entry in waiting]
-            self.connection.executemany(
+            self._writer.executemany(
                 "INSERT INTO journal (at, method, path, query, operation_id, status, duration_ms, caller, key_id, problems,"
                 " fault, request_type, request_body, response_type, response_body, worker)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            newest = self.connection.execute("SELECT max(id) FROM journal").fetchone()[0]
-            self.connection.execute("DELETE FROM journal WHERE id <= ?", (newest - self.size,))
-            self.connection.execute(
+            newest = self._writer.execute("SELECT max(id) FROM journal").fetchone()[0]
+            self._writer.execute("DELETE FROM journal WHERE id <= ?", (newest - self.size,))
+            self._writer.execute(
                 "DELETE FROM journal_bodies WHERE id NOT IN (SELECT request_body FROM journal WHERE request_body IS NOT NULL"
                 " UNION ALL SELECT response_body FROM journal WHERE response_body IS NOT NULL)")
 
@@ -100,8 +126,8 @@ class Journal:
         known = (hash(body), len(body))
         if known not in bodies:
             digest = f"{self.worker}:{known[0]}:{known[1]}"
-            found = self.connection.execute("SELECT id FROM journal_bodies WHERE digest = ?", (digest,)).fetchone()
-            bodies[known] = found[0] if found else self.connection.execute(
+            found = self._writer.execute("SELECT id FROM journal_bodies WHERE digest = ?", (digest,)).fetchone()
+            bodies[known] = found[0] if found else self._writer.execute(
                 "INSERT INTO journal_bodies (digest, body, size) VALUES (?, ?, ?)",
                 (digest, _masked(body[:MAX_BODY]), len(body))).lastrowid
         return bodies[known]
@@ -147,9 +173,10 @@ class Journal:
         return found
 
     def clear(self) -> None:
-        self._waiting.clear()
-        self.connection.execute("DELETE FROM journal")
-        self.connection.execute("DELETE FROM journal_bodies")
+        self._take()  # what waits is dropped,
+        self.flush()  # and what is on its way lands first, to go with the rest
+        self._writer.execute("DELETE FROM journal")
+        self._writer.execute("DELETE FROM journal_bodies")
 
     def _row(self, e: Entry, bodies: dict[tuple[int, int], int]) -> tuple[Any, ...]:
         return (

@@ -70,7 +70,8 @@ class MockServer:
         self.checker = ResponseChecker(spec) if settings.strict else None
         self.throttle = Throttle(clock, spec.texts) if settings.rate_limit == "posthog" else None
         self.workbench = sidecar.connect(store.db.path)
-        self.journal = Journal(self.workbench, settings.journal_size)
+        self.journal = Journal(self.workbench, settings.journal_size,
+                               writer=None if store.db.in_memory else sidecar.connect(store.db.path))
         self.faults = Faults(self.workbench, settings, spec.texts)
         self.snapshots = Snapshots(store)
         self.analytics = Engine(events_scale(settings.scale))

@@ -4,7 +4,9 @@ the page served on loopback, its writes passing the admin surface's rules."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -14,7 +16,7 @@ from mock_support import ALL_ACCESS, KEYS, P, ServedMock, bearer, client, make_c
 from mockserver import sidecar
 from mockserver.app import create_app
 from mockserver.clock import FrozenClock
-from mockserver.journal import Entry, Journal
+from mockserver.journal import FLUSH_DELAY_S, Entry, Journal
 from mockserver.settings import Settings
 
 DEADLINE_S = 10.0
@@ -66,13 +68,33 @@ def test_the_journal_keeps_its_newest_entries_only():
     assert [e["path"] for e in c.get("/_mock/requests").json()["results"]] == [f"{P}/insights/{n}/" for n in (5, 4, 3)]
 
 
+def entry(n: int) -> Entry:
+    return Entry(at=FrozenClock().now(), method="GET", path=f"/api/projects/1/insights/{n}/", operation_id="insights_retrieve",
+                 status=200)
+
+
 def test_entries_pushed_out_before_they_are_written_are_never_written():
     journal = Journal(sidecar.connect(":memory:"), size=3)
     for n in range(1, 11):  # no event loop here: they wait until read
-        journal.add(Entry(at=FrozenClock().now(), method="GET", path=f"/api/projects/1/insights/{n}/",
-                          operation_id="insights_retrieve", status=200))
+        journal.add(entry(n))
     assert [e["path"] for e in journal.recent(10)] == [f"/api/projects/1/insights/{n}/" for n in (10, 9, 8)]
     assert journal.connection.execute("SELECT max(id) FROM journal").fetchone()[0] == 3  # ids are never reused
+
+
+def test_a_served_mocks_journal_is_written_by_a_thread_of_its_own_not_the_event_loop(tmp_path):
+    db = str(tmp_path / "mock.sqlite3")
+    writer, threads = sidecar.connect(db), []
+    writer.set_trace_callback(lambda sql: threads.append(threading.current_thread().name) if sql.startswith("INSERT INTO journal ") else None)
+    journal = Journal(sidecar.connect(db), size=10, writer=writer)
+
+    async def requests_then_a_pause() -> None:
+        for n in range(1, 6):
+            journal.add(entry(n))
+        await asyncio.sleep(FLUSH_DELAY_S * 2)  # the batch goes on its own
+
+    asyncio.run(requests_then_a_pause())
+    assert [e["path"] for e in journal.recent(10)] == [f"/api/projects/1/insights/{n}/" for n in range(5, 0, -1)]
+    assert threads and all(name.startswith("journal") for name in threads), threads
 
 
 def test_a_repeated_answer_is_stored_once_and_forgotten_with_its_entries():
