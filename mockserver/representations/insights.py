@@ -47,16 +47,17 @@ class Context:
 
 
 class _Page:
-    """The rows of one answer and the users they refer to (tags and tiles come with the rows)."""
+    """The rows of one answer and the users they refer to (tags and tiles come with the rows), each
+    user shaped once for the whole page."""
 
     def __init__(self, ctx: Context, rows: Sequence[sqlite3.Row]):
-        self.users = ctx.store.accounts.users(
+        users = ctx.store.accounts.users(
             [row["created_by_id"] for row in rows] + [row["last_modified_by_id"] for row in rows]
         )
+        self.shown = {user_id: user_basic(user) for user_id, user in users.items()}
 
     def user(self, user_id: int | None) -> dict[str, Any] | None:
-        user = self.users.get(user_id) if user_id is not None else None
-        return user_basic(user) if user else None
+        return self.shown.get(user_id) if user_id is not None else None
 
 
 def full(ctx: Context, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
