@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # bench/ is run from the checkout (`python -m bench`), not installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench import contract_suite, hotspots, load, workloads  # noqa: E402
+from bench import contract_suite, hotspots, inprocess, load, workloads  # noqa: E402
 from bench.targets import process_tree  # noqa: E402
 
 
@@ -100,6 +100,18 @@ def test_quick_run_reports_the_contract_suite_without_inventing_figures(quick_ru
 def test_quick_run_leaves_no_server_running(quick_run: dict[str, object]) -> None:
     for target in quick_run["json"]["compare"]["targets"].values():
         assert process_tree(target["pid"]) == []
+
+
+def test_the_in_process_bench_times_each_target_on_the_answers_the_mock_gave(capsys: pytest.CaptureFixture[str]) -> None:
+    assert inprocess.main(["--calls", "20", "--rounds", "1", "--workloads", "get_insight,patch_insight"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["get_insight", "patch_insight"]
+    assert all(float(figure) > 0 for row in rows for figure in row[1:])
+
+
+def test_the_in_process_bench_refuses_a_workload_it_does_not_know() -> None:
+    with pytest.raises(SystemExit):
+        inprocess.main(["--workloads", "get_insight,nonsense"])
 
 
 def test_lua_script_carries_the_workload_and_the_key() -> None:
