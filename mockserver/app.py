@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, request_response
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver import admin, seed, seedfile, workbench
 from mockserver.clock import Clock, iso
@@ -67,12 +68,33 @@ def create_app(
         allow_credentials=True,
         expose_headers=["Retry-After"],
     )]
-    app = Starlette(routes=[Route("/", root, methods=METHODS), *admin.routes(server)], middleware=middleware,
-                    lifespan=lifespan)
-    # Every other path goes to the API pipeline, whatever characters it holds.
-    app.router.default = request_response(server.api)
+    async def api(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await server.api(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    app = Starlette(middleware=middleware)
+    # Every other path goes to the API pipeline too, whatever characters it holds.
+    app.router = APIFirstRouter(api, routes=[Route("/", root, methods=METHODS), *admin.routes(server)], default=api,
+                                lifespan=lifespan)
     app.state.server = server
     return app
+
+
+class APIFirstRouter(Router):
+    """Paths under /api/ go to the pipeline before any route is tried. The root and the admin
+    surface are the only routes; nearly every request is the API's, and it paid for trying them
+    and for the default route's wrapping (a tenth of a remembered read's time in process). The
+    pipeline answers every error itself, so the wrapping had nothing to catch."""
+
+    def __init__(self, api: ASGIApp, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.api = api
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.api(scope, receive, send)
+        else:
+            await super().app(scope, receive, send)
 
 
 def _load_seed_files(store: Store, settings: Settings, clock: Clock, spec: Spec) -> None:
