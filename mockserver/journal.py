@@ -4,12 +4,13 @@ Each request is noted where the pipeline ends (5xx answers and injected faults i
 its bodies (the first MAX_BODY bytes; personal API keys masked before anything is written; each
 distinct body stored once, since a remembered answer sends the same bytes again and again), who
 called, how long it took, its validation problems and the fault injected into it, if any. Entries
-wait in memory and are written to the workbench database (sidecar.py) in one transaction a quarter
-of a second later, by a thread of the journal's own, or at once when read: the request path only
-appends to a bounded queue. The
-journal keeps the newest `size` entries, so the queue holds no more than that either: under load,
-an entry that a quarter of a second of newer ones has already pushed out of the journal is never
-formatted or written (a memoised read pays for its entry as much as for the rest of its answer).
+wait in memory and are written to the workbench database (sidecar.py) in one transaction a second
+later, by a thread of the journal's own, or at once when this worker reads the journal: the
+request path only appends to a bounded queue. The journal keeps the newest `size` entries, so the
+queue holds no more than that either: under load, an entry that a second of newer ones has already
+pushed out of the journal is never formatted or written. (A memoised read costs about as much as
+writing its entry would: at four batches a second, served GET insight and page of 100 ran at
+10-20% below the 2026-12-01 code; at one a second they match it, bench/README.md.)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from mockserver.clock import iso
 from mockserver.store.accounts import mask_value
 
 MAX_BODY = 64 * 1024
-FLUSH_DELAY_S = 0.25
+FLUSH_DELAY_S = 1.0
 KEY_PATTERN = re.compile(rb"phx_[A-Za-z0-9_\-]{8,}")
 LISTED = ("id", "at", "method", "path", "query", "operation_id", "status", "duration_ms", "caller", "key_id",
           "problems", "fault", "worker")
@@ -37,7 +38,7 @@ STATUS_CLASS = re.compile(r"^[1-5]xx$")
 
 class Entry(NamedTuple):
     """A tuple of plain values, on purpose: a waiting entry is then nothing the garbage collector
-    walks (holding a thousand requests' objects for a quarter of a second slowed every request down
+    walks (holding a thousand requests' objects until they were written slowed every request down
     by a fifth), and formatting waits until it is written."""
     at: datetime
     method: str

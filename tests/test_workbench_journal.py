@@ -16,7 +16,8 @@ from mock_support import ALL_ACCESS, KEYS, P, ServedMock, bearer, client, make_c
 from mockserver import sidecar
 from mockserver.app import create_app
 from mockserver.clock import FrozenClock
-from mockserver.journal import FLUSH_DELAY_S, Entry, Journal
+from mockserver import journal as journal_module
+from mockserver.journal import Entry, Journal
 from mockserver.settings import Settings
 
 DEADLINE_S = 10.0
@@ -81,7 +82,8 @@ def test_entries_pushed_out_before_they_are_written_are_never_written():
     assert journal.connection.execute("SELECT max(id) FROM journal").fetchone()[0] == 3  # ids are never reused
 
 
-def test_a_served_mocks_journal_is_written_by_a_thread_of_its_own_not_the_event_loop(tmp_path):
+def test_a_served_mocks_journal_is_written_by_a_thread_of_its_own_not_the_event_loop(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal_module, "FLUSH_DELAY_S", 0.05)
     db = str(tmp_path / "mock.sqlite3")
     writer, threads = sidecar.connect(db), []
     writer.set_trace_callback(lambda sql: threads.append(threading.current_thread().name) if sql.startswith("INSERT INTO journal ") else None)
@@ -90,7 +92,7 @@ def test_a_served_mocks_journal_is_written_by_a_thread_of_its_own_not_the_event_
     async def requests_then_a_pause() -> None:
         for n in range(1, 6):
             journal.add(entry(n))
-        await asyncio.sleep(FLUSH_DELAY_S * 2)  # the batch goes on its own
+        await asyncio.sleep(0.2)  # the batch goes on its own
 
     asyncio.run(requests_then_a_pause())
     assert [e["path"] for e in journal.recent(10)] == [f"/api/projects/1/insights/{n}/" for n in range(5, 0, -1)]
