@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import sqlite3
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from mockserver.clock import iso
 from mockserver.store.accounts import mask_value
+
+logger = logging.getLogger("mockserver")
 
 MAX_BODY = 64 * 1024
 FLUSH_DELAY_S = 1.0
@@ -89,9 +92,10 @@ class Journal:
             self._write(batch)
 
     def _write_soon(self) -> None:
+        """The timer's batch, handed to the writer thread (a failure there is logged, not lost silently)."""
         batch = self._take()
         if self._thread is not None:
-            self._thread.submit(self._write, batch)
+            self._thread.submit(self._write, batch).add_done_callback(_log_failure)
         else:
             self._write(batch)
 
@@ -187,6 +191,11 @@ class Journal:
             e.request_type, self._body_id(e.request_body, bodies), e.response_type, self._body_id(e.response_body, bodies),
             self.worker,
         )
+
+
+def _log_failure(written: Future[None]) -> None:
+    if written.exception() is not None:
+        logger.error("the request journal could not write a batch", exc_info=written.exception())
 
 
 def _masked(raw: bytes) -> bytes:

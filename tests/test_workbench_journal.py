@@ -99,6 +99,21 @@ def test_a_served_mocks_journal_is_written_by_a_thread_of_its_own_not_the_event_
     assert threads and all(name.startswith("journal") for name in threads), threads
 
 
+def test_a_batch_the_writer_thread_cannot_write_is_logged(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(journal_module, "FLUSH_DELAY_S", 0.05)
+    db = str(tmp_path / "mock.sqlite3")
+    writer = sidecar.connect(db)
+    journal = Journal(sidecar.connect(db), size=10, writer=writer)
+    writer.close()  # every write now fails
+
+    async def a_request_then_a_pause() -> None:
+        journal.add(entry(1))
+        await asyncio.sleep(0.2)
+
+    asyncio.run(a_request_then_a_pause())
+    assert "the request journal could not write a batch" in caplog.text
+
+
 def test_a_repeated_answer_is_stored_once_and_forgotten_with_its_entries():
     c = make_client(journal_size=3)
     for _ in range(3):  # the memo answers the same bytes each time
