@@ -74,24 +74,25 @@ def create_app(
 
     app = Starlette(middleware=middleware)
     # Every other path goes to the API pipeline too, whatever characters it holds.
-    app.router = APIFirstRouter(api, routes=[Route("/", root, methods=METHODS), *admin.routes(server)], default=api,
+    app.router = APIFirstRouter(api, spec.path_prefix, routes=[Route("/", root, methods=METHODS), *admin.routes(server)], default=api,
                                 lifespan=lifespan)
     app.state.server = server
     return app
 
 
 class APIFirstRouter(Router):
-    """Paths under /api/ go to the pipeline before any route is tried. The root and the admin
+    """Paths under the spec's prefix (`/api/`) go to the pipeline before any route is tried. The root and the admin
     surface are the only routes; nearly every request is the API's, and it paid for trying them
     and for the default route's wrapping (a tenth of a remembered read's time in process). The
     pipeline answers every error itself, so the wrapping had nothing to catch."""
 
-    def __init__(self, api: ASGIApp, **kwargs: Any):
+    def __init__(self, api: ASGIApp, prefix: str, **kwargs: Any):
         super().__init__(**kwargs)
         self.api = api
+        self.prefix = prefix
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
             await self.api(scope, receive, send)
         else:
             await super().app(scope, receive, send)

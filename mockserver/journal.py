@@ -85,19 +85,19 @@ class Journal:
 
     def flush(self) -> None:
         """Write the waiting entries now (after any batch already on its way, so ids keep their order)."""
-        batch = self._take()
-        if self._thread is not None:
-            self._thread.submit(self._write, batch).result()
-        else:
-            self._write(batch)
+        self._send(self._take(), wait=True)
 
     def _write_soon(self) -> None:
-        """The timer's batch, handed to the writer thread (a failure there is logged, not lost silently)."""
-        batch = self._take()
-        if self._thread is not None:
-            self._thread.submit(self._write, batch).add_done_callback(_log_failure)
-        else:
+        self._send(self._take(), wait=False)
+
+    def _send(self, batch: deque[Entry], *, wait: bool) -> None:
+        """To the writer thread, if there is one; a batch nobody waits for has its failure logged."""
+        if self._thread is None:
             self._write(batch)
+        elif wait:
+            self._thread.submit(self._write, batch).result()
+        else:
+            self._thread.submit(self._write, batch).add_done_callback(_log_failure)
 
     def _take(self) -> deque[Entry]:
         self._flush_due = False

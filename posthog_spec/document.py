@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -174,6 +175,12 @@ class Spec:
 
     def operation(self, operation_id: str) -> Operation:
         return self._by_id[operation_id]
+
+    @property
+    def path_prefix(self) -> str:
+        """The folder every operation's path lies under (`/api/`)."""
+        common = os.path.commonprefix([op.path for op in self.operations])
+        return common[:common.rfind("/") + 1] or "/"
 
     def under_both_prefixes(self, operation_ids: list[str]) -> list[str]:
         """These canonical operations and their /api/environments/ copies."""

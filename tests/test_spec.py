@@ -192,3 +192,8 @@ def test_insight_responses_carry_the_fields_posthog_sends(spec):
         assert conditional in insight["properties"] and conditional not in insight["required"], conditional
     element = spec.resolve({"$ref": "#/components/schemas/Element"})
     assert "id" not in element["properties"]
+
+
+def test_every_operation_lies_under_the_path_prefix_the_mock_dispatches_on(spec):
+    assert spec.path_prefix == "/api/"
+    assert all(op.path.startswith(spec.path_prefix) for op in spec.operations)
