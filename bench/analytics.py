@@ -78,8 +78,9 @@ def in_process(scale: int, runs: int) -> dict[str, Any]:
     database.execute(engine.SCHEMA)
     started = time.perf_counter()
     engine.load_stream(database, generated)
+    timeline = engine.settle(database)
     build_s = time.perf_counter() - started
-    context = Context(database.cursor(), 1, NOW, 1, [])
+    context = Context(database.cursor(), 1, NOW, 1, [], timeline)
     plain = _sqlite_copy(database)
     found: dict[str, Any] = {"scale": scale, "events": len(generated), "engine_build_s": round(build_s, 2), "workloads": {}}
     for name, query in WORKLOADS.items():

@@ -78,8 +78,9 @@ class Call:
         read (week start, test-account filters)."""
         team = team or self.team
         project = self.store.accounts.project(team.project_id)
-        return Context(self.analytics.cursor(self.store, self.moment), team.id, self.moment,
-                       project["week_start_day"], json.loads(project["test_account_filters"]))
+        cursor, timeline = self.analytics.open(self.store, self.moment)
+        return Context(cursor, team.id, self.moment, project["week_start_day"], json.loads(project["test_account_filters"]),
+                       timeline)
 
     def error(self, name: str, *, attr: Any = errors.UNSET, **values: Any) -> errors.APIError:
         """PostHog's text `name` from the spec's catalogue as an error, to raise."""

@@ -71,7 +71,8 @@ def tiny_context(rows: list[Person | Event], now: datetime = NOW, week_start_day
                 [1, TEAM, row.event, _moment(row.at), person_id(row.distinct_id), row.distinct_id,
                  json.dumps(row.elements) if row.elements is not None else None, json.dumps(row.properties)])
     engine.add_missing_persons(database)
-    return Context(database.cursor(), TEAM, now, week_start_day, TEST_ACCOUNTS if test_accounts is None else test_accounts)
+    return Context(database.cursor(), TEAM, now, week_start_day, TEST_ACCOUNTS if test_accounts is None else test_accounts,
+                   engine.settle(database))
 
 
 def demo_context(now: datetime = NOW, week_start_day: int = 0, scale: int = 1,
@@ -81,7 +82,8 @@ def demo_context(now: datetime = NOW, week_start_day: int = 0, scale: int = 1,
     database = duckdb.connect(":memory:")
     database.execute(engine.SCHEMA)
     engine.load_stream(database, stream.generate(1, 1, stream.last_day(now), scale))
-    context = Context(database.cursor(), 1, now, week_start_day, TEST_ACCOUNTS if test_accounts is None else test_accounts)
+    timeline = engine.settle(database)
+    context = Context(database.cursor(), 1, now, week_start_day, TEST_ACCOUNTS if test_accounts is None else test_accounts, timeline)
     return context, database
 
 

@@ -371,6 +371,21 @@ def udf_walk(events: list[tuple[int, set[int]]], n: int, window: int, order: str
     return furthest[0], [b - a for a, b in zip(furthest[1], furthest[1][1:])]
 
 
+# Three ways the mock computes the same ordered funnel: the timeline picks the events by name and
+# walks them in numpy; a property filter every event passes has DuckDB select them first; a
+# breakdown by a property no event has (one value, '') runs the whole walk in SQL.
+ROUTES = {"timeline": {}, "selected_by_duckdb": {"properties": [{"key": "absent", "operator": "is_not_set", "type": "event"}]},
+          "sql": {"breakdownFilter": {"breakdown": "absent"}}}
+
+
+def by_route(route: str, result: list) -> list:
+    """The funnel's steps whatever the route (the SQL route's one breakdown value unwrapped)."""
+    if route != "sql" or not result:
+        return result
+    assert len(result) == 1 and result[0][0]["breakdown_value"] == [""]
+    return [{key: value for key, value in step.items() if key not in ("breakdown", "breakdown_value")} for step in result[0]]
+
+
 NAMES = ["a", "b", "c", "other"]
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -380,14 +395,15 @@ START = datetime(2026, 11, 1, tzinfo=timezone.utc)
                                  unique_by=lambda e: e[0]), min_size=1, max_size=5),
        series=st.sampled_from([["a", "b", "c"], ["a", "b"], ["a", "a", "b"], ["a", "b", "a"], ["b", "a", "c"],
                                 ["a", "b", "c", "b"], ["a", "b", "b", "c"]]),
-       window_hours=st.integers(1, 48), order=st.sampled_from(["ordered", "strict", "unordered"]))
-def test_step_counts_match_a_direct_walk_of_posthogs_funnel_udf(persons, series, window_hours, order):
+       window_hours=st.integers(1, 48), order=st.sampled_from(["ordered", "strict", "unordered"]),
+       route=st.sampled_from(sorted(ROUTES)))
+def test_step_counts_match_a_direct_walk_of_posthogs_funnel_udf(persons, series, window_hours, order, route):
     if order != "ordered" and len(set(series)) < len(series):
         order = "ordered"  # an event doing two steps of a strict or unordered funnel is not modelled exactly
     rows = [event(f"p{i}", name, (START + timedelta(minutes=minute)).strftime("%Y-%m-%d %H:%M"))
             for i, happened in enumerate(persons) for minute, name in happened]
-    result = funnel(tiny_context(rows), series=steps(*series), funnelsFilter={
-        "funnelOrderType": order, "funnelWindowInterval": window_hours, "funnelWindowIntervalUnit": "hour"})
+    result = by_route(route, funnel(tiny_context(rows), series=steps(*series), **ROUTES[route], funnelsFilter={
+        "funnelOrderType": order, "funnelWindowInterval": window_hours, "funnelWindowIntervalUnit": "hour"}))
     walks = [udf_walk([(minute * 60, {i + 1 for i, name in enumerate(series) if name == happened_name})
                        for minute, happened_name in sorted(happened)], len(series), window_hours * 3600, order)
              for happened in persons]
@@ -395,6 +411,51 @@ def test_step_counts_match_a_direct_walk_of_posthogs_funnel_udf(persons, series,
     for k in range(1, len(series) if result else 0):
         gaps = [gaps[k - 1] for f, gaps in walks if f > k and gaps[k - 1] > 0]  # PostHog averages the non-zero ones
         assert result[k]["average_conversion_time"] == (pytest.approx(sum(gaps) / len(gaps)) if gaps else None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(persons=st.lists(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(NAMES)), max_size=8), min_size=1, max_size=4),
+       series=st.sampled_from([["a", "b", "c"], ["a", "a", "b"], ["b", "a"], ["a", "b", "a", "c"]]),
+       window_hours=st.integers(0, 2))
+def test_simultaneous_events_give_the_same_funnel_by_every_route(persons, series, window_hours):
+    # Minutes 0..6 make many events of one person at one time: each route must put the earlier step first.
+    rows = [event(f"p{i}", name, (START + timedelta(minutes=minute)).strftime("%Y-%m-%d %H:%M"))
+            for i, happened in enumerate(persons) for minute, name in happened]
+    ctx = tiny_context(rows)
+    results = {route: by_route(route, funnel(ctx, series=steps(*series), **ROUTES[route], funnelsFilter={
+        "funnelWindowInterval": window_hours, "funnelWindowIntervalUnit": "hour"})) for route in ROUTES}
+    assert results["timeline"] == results["selected_by_duckdb"]
+    if all(len(set(happened)) == len(happened) for happened in persons):
+        # The SQL route orders events by (time, first step): two identical events of one person at
+        # one time share a key there and count once, where the UDF and the timeline count both.
+        assert results["timeline"] == results["sql"]
+
+
+def test_two_identical_simultaneous_events_do_two_steps_as_in_the_udf():
+    ctx = tiny_context([event("ann", "view", "2026-11-20 10:00"), event("ann", "view", "2026-11-20 10:00")])
+    assert counts(funnel(ctx, series=steps("view", "view"))) == [1, 1]
+
+
+def test_a_step_done_at_the_same_time_as_the_step_before_it_counts_as_after_it():
+    ctx = tiny_context([event("ann", "pay", "2026-11-20 10:00"), event("ann", "signup", "2026-11-20 10:00")])
+    for route in ROUTES:
+        assert counts(by_route(route, funnel(ctx, series=steps("signup", "pay"), **ROUTES[route]))) == [1, 1], route
+
+
+@pytest.mark.parametrize("query", [
+    {"series": steps("$pageview", "$autocapture", "user signed up", "onboarding completed")},
+    {"series": steps("$pageview", "$pageview", "$autocapture"), "funnelsFilter": {"funnelWindowInterval": 1, "funnelWindowIntervalUnit": "hour"}},
+    {"series": [{"kind": "EventsNode", "event": None}, *steps("checkout started", "payment submitted")], "dateRange": {"date_from": "-7d"}},
+    {"series": steps("$autocapture", "$rageclick", "$pageview"), "funnelsFilter": {"funnelWindowInterval": 90, "funnelWindowIntervalUnit": "second"}},
+    {"series": steps("$pageview", "user signed up"), "filterTestAccounts": True, "funnelsFilter": {"funnelVizType": "time_to_convert"}},
+])
+def test_on_the_demo_stream_every_route_gives_the_same_funnel(demo, query):
+    results = {}
+    for route, extra in ROUTES.items():
+        answer = funnels.run({"kind": "FunnelsQuery", "dateRange": {"date_from": "-30d"}, **query, **extra}, demo)
+        results[route] = answer if isinstance(answer, dict) else by_route(route, answer)
+    assert results["timeline"] == results["selected_by_duckdb"] == results["sql"]
+    assert results["timeline"]
 
 
 @pytest.fixture(scope="module")

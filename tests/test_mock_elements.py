@@ -29,7 +29,7 @@ def reader():
 def events(client, *, since: datetime, types=("$autocapture", "$rageclick", "$dead_click")) -> list[dict]:
     """Environment 1's events of these types from `since` up to now, as plain dicts."""
     server = client.app.state.server
-    cursor = server.analytics.cursor(server.store, NOW)
+    cursor, _ = server.analytics.open(server.store, NOW)
     rows = cursor.execute(
         "SELECT e.event, e.timestamp, e.elements_chain, coalesce(e.current_url, json_extract_string(e.properties, '$.\"$current_url\"')),"
         " coalesce(e.browser, json_extract_string(e.properties, '$.\"$browser\"')), p.email"

@@ -8,15 +8,20 @@ runs to the end of today) and are never read.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
 
 import duckdb
+import numpy as np
 
 from mockserver.analytics import properties
 from mockserver.analytics.properties import QueryError, Sql
 from mockserver.analytics.ranges import aware, naive
+from mockserver.analytics.timeline import Timeline
+
+EPOCH, MICROSECOND = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(microseconds=1)
 
 
 @dataclass
@@ -26,6 +31,7 @@ class Context:
     now: datetime
     week_start_day: int | None
     test_account_filters: list[dict[str, Any]]
+    timeline: Timeline  # the same events in person order, for the walks that follow a person
 
     def events_sql(self, sql: Sql, *, start: datetime | None, end: datetime | None, event: Any = "*",
                    filters: tuple[Any, ...] = (), filter_test_accounts: bool = False, persons: bool = False,
@@ -52,6 +58,12 @@ class Context:
         joined = " LEFT JOIN persons p ON p.person_id = e.person_id" if join else ""
         return f"FROM events e{joined} WHERE " + " AND ".join(conditions)
 
+    def span_us(self, start: datetime | None, end: datetime | None) -> tuple[int, int]:
+        """The times events_sql reads for [start, end], as epoch microseconds (the timeline's)."""
+        last = min(self.now, end) if end is not None else self.now
+        first = (start - EPOCH) // MICROSECOND if start is not None else np.iinfo(np.int64).min
+        return first, (last - EPOCH) // MICROSECOND
+
     def earliest(self, event: str | None = None) -> datetime | None:
         """The environment's first event (of `event`, when named) after 1980, for `date_from: all`."""
         sql = Sql()
@@ -61,11 +73,22 @@ class Context:
         return aware(row[0]) if row and row[0] else None
 
     def rows(self, text: str, sql: Sql) -> list[tuple]:
-        try:
+        with _query_errors():
             return self.cursor.execute(text, sql.parameters).fetchall()
-        except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.OutOfRangeException) as problem:
-            # a regex that does not compile, a value out of a type's range: the query's own values
-            raise QueryError(f"The query could not run: {str(problem).splitlines()[0]}")
+
+    def columns(self, text: str, sql: Sql) -> dict[str, np.ndarray]:
+        """The answer as numpy arrays by column name (for the runners that go on in numpy)."""
+        with _query_errors():
+            return self.cursor.execute(text, sql.parameters).fetchnumpy()
+
+
+@contextmanager
+def _query_errors() -> Iterator[None]:
+    try:
+        yield
+    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.OutOfRangeException) as problem:
+        # a regex that does not compile, a value out of a type's range: the query's own values
+        raise QueryError(f"The query could not run: {str(problem).splitlines()[0]}")
 
 
 def series_event(node: dict[str, Any]) -> str | None:

@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 
 from mockserver.analytics import stream
+from mockserver.analytics.timeline import Timeline
 from mockserver.store import Store
 from mockserver.store.events import STORED_PERSON_IDS
 
@@ -62,26 +63,34 @@ class Version:
     stored: str
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """The engine's content at one version: the database and its events in person order."""
+
+    database: duckdb.DuckDBPyConnection
+    timeline: Timeline
+
+
 class Engine:
-    """One per process. `cursor()` gives a cursor over the current content, rebuilt when stale;
-    each call gets its own cursor (DuckDB cursors are not shared across threads). The store is the
-    caller's: a worker thread reads through its own connection."""
+    """One per process. `open()` gives a cursor over the current content, rebuilt when stale, and
+    its timeline; each call gets its own cursor (DuckDB cursors are not shared across threads).
+    The store is the caller's: a worker thread reads through its own connection."""
 
     def __init__(self, scale: int = 1):
         self.scale = scale
         self._lock = threading.Lock()
-        self._database: duckdb.DuckDBPyConnection | None = None
+        self._loaded: Loaded | None = None
         self._version: Version | None = None
 
-    def cursor(self, store: Store, now: datetime) -> duckdb.DuckDBPyConnection:
+    def open(self, store: Store, now: datetime) -> tuple[duckdb.DuckDBPyConnection, Timeline]:
         version = Version(stream.last_day(now), store.events.version())
         with self._lock:
-            if self._database is None or version != self._version:
-                self._database = self._build(store, version)
+            if self._loaded is None or version != self._version:
+                self._loaded = self._build(store, version)
                 self._version = version
-            return self._database.cursor()
+            return self._loaded.database.cursor(), self._loaded.timeline
 
-    def _build(self, store: Store, version: Version) -> duckdb.DuckDBPyConnection:
+    def _build(self, store: Store, version: Version) -> Loaded:
         database = duckdb.connect(":memory:")
         database.execute(SCHEMA)
         teams = {team.project_id: team.id for team in store.accounts.main_teams()}
@@ -89,7 +98,7 @@ class Engine:
             if project_id in teams:
                 load_stream(database, stream.generate(project_id, teams[project_id], version.last_day, self.scale))
         _load_stored(database, store)
-        return database
+        return Loaded(database, settle(database))
 
 
 def load_stream(database: duckdb.DuckDBPyConnection, generated: stream.Stream) -> None:
@@ -164,6 +173,16 @@ def add_missing_persons(database: duckdb.DuckDBPyConnection) -> None:
     properties, created at its first event."""
     database.execute("INSERT INTO persons SELECT project_id, person_id, any_value(distinct_id), NULL, min(timestamp), '{}'"
                      " FROM events WHERE person_id NOT IN (SELECT person_id FROM persons) GROUP BY project_id, person_id")
+
+
+def settle(database: duckdb.DuckDBPyConnection) -> Timeline:
+    """What the engine does once every event is in: event names become an ENUM (an event condition
+    then compares small integers, not texts: a 30-day funnel's selection over 1.3M events took 15 ms
+    with texts, 5 with the ENUM), and the events are put in person order once (timeline.py)."""
+    if database.execute("SELECT count(*) FROM events").fetchone()[0]:  # an ENUM needs a value
+        database.execute("CREATE TYPE event_name AS ENUM (SELECT DISTINCT event FROM events WHERE event IS NOT NULL ORDER BY event)")
+        database.execute("ALTER TABLE events ALTER event SET DATA TYPE event_name")
+    return Timeline.of(database)
 
 
 def _insert_columns(database: duckdb.DuckDBPyConnection, table: str, columns: dict[str, list]) -> None:
