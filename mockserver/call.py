@@ -18,6 +18,7 @@ from mockserver import errors
 from mockserver.analytics.context import Context
 from mockserver.analytics.engine import Engine
 from mockserver.clock import Clock, iso
+from mockserver.fragments import Fragments
 from mockserver.incoming import Incoming
 from mockserver.store import Store
 from mockserver.store.accounts import Team
@@ -37,6 +38,7 @@ class Call:
     clock: Clock
     spec: Spec
     analytics: Engine  # the events insights and element statistics are computed from
+    fragments: Fragments | None = None  # rows rendered before, under their stamps (None: --memo off)
     principal: Principal | None = None  # authenticate
     team: Team | None = None  # authorize: the environment the path names, if any
     path: dict[str, Any] = field(default_factory=dict)  # validate

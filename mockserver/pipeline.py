@@ -27,6 +27,7 @@ from mockserver.faults import PREFER, Faults, Injection
 from mockserver.handlers import load_handlers
 from mockserver.incoming import Incoming
 from mockserver.journal import Entry, Journal
+from mockserver.fragments import Fragments
 from mockserver.memo import ReadMemo
 from mockserver.negotiation import refuse_unknown_format
 from mockserver.permissions import Permissions
@@ -64,6 +65,7 @@ class MockServer:
         if missing:
             raise RuntimeError(f"operations in the spec without a handler: {sorted(missing)}")
         self.memo = ReadMemo() if settings.memo == "on" else None
+        self.fragments = Fragments() if settings.memo == "on" else None
         self.authenticator = Authenticator(store, clock, open_mode=settings.auth == "open", site_url=settings.site_url,
                                            texts=spec.texts)
         self.permissions = Permissions(spec.texts, settings.site_url)
@@ -134,7 +136,8 @@ class MockServer:
             raise errors.method_not_allowed(self.spec.texts, request.method, match.route.allowed)
         refuse_unknown_format(request, match.operation, self.spec.texts)
         incoming = await Incoming.read(request, self.settings.max_body_bytes, self.spec.texts)
-        return Call(request, incoming, match.operation, match.path_params, self.store, self.clock, self.spec, self.analytics)
+        return Call(request, incoming, match.operation, match.path_params, self.store, self.clock, self.spec, self.analytics,
+                    self.fragments)
 
     async def _answer(self, call: Call) -> Response:
         """A remembered answer, or validate, handle and render (and remember when the read allows)."""

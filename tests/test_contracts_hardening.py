@@ -25,11 +25,12 @@ def contracts(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 
 def state_of(db: Path) -> dict[str, list[tuple]]:
-    """Every row of every table of the mock's state (the search index follows the insights)."""
+    """Every row of every table of the mock's state (the search index follows the insights, and
+    their stamps are drawn anew when a copy is restored: store/stamps.py)."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
         tables = [r[0] for r in connection.execute(
             "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " AND name NOT LIKE 'insight_text%' AND name NOT LIKE 'insight_words%'")]
+            " AND name NOT LIKE 'insight_text%' AND name NOT LIKE 'insight_words%' AND name != 'insight_stamps'")]
         return {table: sorted(connection.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr) for table in tables}
 
 

@@ -7,13 +7,17 @@ import sqlite3
 from functools import lru_cache
 from typing import Any, Sequence
 
+import orjson
+
 from mockserver import insight_queries, results
 from mockserver.analytics import queries
 from mockserver.analytics.properties import QueryError
 from mockserver.call import Call, Reply
 from mockserver.dates import parse_iso
+from mockserver.fragments import Fragments, Kept
 from mockserver.handlers import handles
 from mockserver.pagination import limit_offset_links, sql_window
+from mockserver.rendering import encode_json
 from mockserver.representations import insights as representations
 from mockserver.store.accounts import Team
 from mockserver.store.insights import ListQuery
@@ -27,13 +31,16 @@ LOGGED_FIELDS = ("name", "derived_name", "description", "query", "filters", "del
 def serializer_context(call: Call, rows: Sequence[sqlite3.Row] = (), **extra: Any) -> representations.Context:
     """Personal API keys get the deprecated `dashboards` field by default; sessions must opt in.
     The rows' result fields are what is cached for their queries (nothing is computed here)."""
-    include_dashboards = call.principal.via_key or bool(call.query.get("include_dashboards"))
-    ctx = representations.Context(store=call.store, team=call.team, include_dashboards=include_dashboards, **extra)
+    ctx = representations.Context(store=call.store, team=call.team, include_dashboards=_include_dashboards(call), **extra)
     ctx.cache_keys = {row["id"]: key for row in rows if (key := _cache_key(call, row, ctx.filters_override)) is not None}
     found = call.store.results.many(list(ctx.cache_keys.values())) if ctx.cache_keys else {}
     ctx.results = {insight_id: representations.Results({**found[key]["response"], "is_cached": True})
                    for insight_id, key in ctx.cache_keys.items() if key in found}
     return ctx
+
+
+def _include_dashboards(call: Call) -> bool:
+    return call.principal.via_key or bool(call.query.get("include_dashboards"))
 
 
 def _team_of(call: Call, row: sqlite3.Row) -> Team:
@@ -106,11 +113,35 @@ def insights_list(call: Call) -> Reply:
         limit=sql_limit,
         offset=sql_offset,
     )
-    count, rows, search_types = call.store.insights.page(listing)
-    ctx = serializer_context(call, rows, search_types=search_types)
-    results = representations.basic(ctx, rows) if q.get("basic") else representations.full(ctx, rows)
+    if call.fragments is not None and not q.get("basic") and listing.search is None:
+        count, results = _full_page_of_fragments(call, call.fragments, listing)
+    else:
+        count, rows, search_types = call.store.insights.page(listing)
+        ctx = serializer_context(call, rows, search_types=search_types)
+        results = representations.basic(ctx, rows) if q.get("basic") else representations.full(ctx, rows)
     following, previous = limit_offset_links(call.url, limit=limit, offset=offset, count=count)
     return Reply({"count": count, "next": following, "previous": previous, "results": results})
+
+
+def _full_page_of_fragments(call: Call, fragments: Fragments, listing: ListQuery) -> tuple[int, list[orjson.Fragment]]:
+    """A page of full insights where the rows whose stamp was seen before come as they were
+    rendered then (fragments.py) and only the others are read and rendered. A row with a cached
+    result is rendered every time: its result fields follow the results, which have no stamp."""
+    count, stamps = call.store.insights.page_stamps(listing)
+    variant = (_include_dashboards(call), call.store.insights.accounts_stamp())
+    kept = dict(zip((insight_id for insight_id, _ in stamps),
+                    fragments.get_many([(insight_id, stamp, variant) for insight_id, stamp in stamps])))
+    keys = [found.cache_key for found in kept.values() if found is not None and found.cache_key is not None]
+    with_results = call.store.results.many(keys) if keys else {}
+    again = [insight_id for insight_id, found in kept.items() if found is None or found.cache_key in with_results]
+    rows = call.store.insights.by_ids_in_project(call.team.project_id, again) if again else []
+    ctx = serializer_context(call, rows)
+    for row, item in zip(rows, representations.full(ctx, rows)):
+        rendered = Kept(encode_json(item), ctx.cache_keys.get(row["id"]))
+        if row["id"] not in ctx.results and row["stamp"] is not None:
+            fragments.put((row["id"], row["stamp"], variant), rendered)
+        kept[row["id"]] = rendered
+    return count, [orjson.Fragment(kept[insight_id].body) for insight_id, _ in stamps]
 
 
 @handles("insights_create")

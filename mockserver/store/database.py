@@ -13,11 +13,11 @@ from pathlib import Path
 from urllib.parse import quote
 from typing import Any, Iterable, Iterator, Sequence
 
-from mockserver.store import search
+from mockserver.store import search, stamps
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 # Tables written by triggers from others (schema.sql, store/search.py), never copied as they are.
-DERIVED_TABLES = ("insight_counts", *search.INDEX_TABLES)
+DERIVED_TABLES = ("insight_counts", *search.INDEX_TABLES, *stamps.TABLES)
 # How to bring an older schema up to date, by the version it holds; each step ends one version on.
 MIGRATIONS = {
     "2": search.SCHEMA + search.BACKFILL,  # the trigram index of similar search
@@ -35,6 +35,7 @@ CREATE TABLE query_results (team_id INTEGER NOT NULL REFERENCES teams(id), cache
 CREATE TABLE query_runs (team_id INTEGER NOT NULL REFERENCES teams(id), id TEXT NOT NULL, cache_key TEXT NOT NULL,
                          status TEXT NOT NULL, PRIMARY KEY (team_id, id));
 """,
+    "4": stamps.SCHEMA + stamps.BACKFILL,  # rows rendered once, kept under their stamp (fragments.py)
 }
 
 
@@ -90,7 +91,7 @@ class Database:
         if not has_meta:
             # executescript commits whatever is open first, so the script brings its own transaction.
             self.connection.executescript(
-                f"BEGIN IMMEDIATE;\n{_schema_sql()}\n{search.SCHEMA}\n"
+                f"BEGIN IMMEDIATE;\n{_schema_sql()}\n{search.SCHEMA}\n{stamps.SCHEMA}\n{stamps.BACKFILL}\n"
                 f"INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
             )
             return

@@ -38,7 +38,8 @@ WITH_RELATED = (
     " (SELECT json_group_array(json_object('id', id, 'dashboard_id', dashboard_id, 'deleted', json(deleted))) FROM ("
     "SELECT dt.id, dt.dashboard_id, CASE WHEN dt.deleted IS NULL THEN 'null' WHEN dt.deleted THEN 'true' ELSE 'false' END"
     f" AS deleted {_SHOWN_TILES})) AS tiles_json,"
-    f" (SELECT json_group_array(dashboard_id) FROM (SELECT dt.dashboard_id {_SHOWN_TILES})) AS dashboards_json"
+    f" (SELECT json_group_array(dashboard_id) FROM (SELECT dt.dashboard_id {_SHOWN_TILES})) AS dashboards_json,"
+    " (SELECT stamp FROM insight_stamps WHERE insight_id = i.id) AS stamp"
 )
 
 INSIGHT_COLUMNS = (
@@ -122,14 +123,30 @@ class Insights:
         where, params = self._where(q)
         if q.search:
             return self._search_page(q, where, params)
-        total = self._kept_count(q)
-        if total is None:
-            total = self.db.scalar(f"SELECT COUNT(*) FROM insights i WHERE {where}", params)
+        total = self._count(q, where, params)
         rows = self.db.query(
             f"SELECT {WITH_RELATED} FROM insights i WHERE {where} ORDER BY {_order_by(q.order)} LIMIT ? OFFSET ?",
             (*params, q.limit, q.offset),
         )
         return total, rows, {}
+
+    def page_stamps(self, q: ListQuery) -> tuple[int, list[tuple[int, int]]]:
+        """(count, (id, stamp) of each row of the page) for a list without search: what a reader
+        that kept rendered rows under their stamps needs to know which it must read again."""
+        where, params = self._where(q)
+        total = self._count(q, where, params)
+        stamped = self.db.query(
+            f"SELECT i.id, s.stamp FROM insights i LEFT JOIN insight_stamps s ON s.insight_id = i.id"
+            f" WHERE {where} ORDER BY {_order_by(q.order)} LIMIT ? OFFSET ?", (*params, q.limit, q.offset))
+        return total, [(row[0], row[1]) for row in stamped]
+
+    def accounts_stamp(self) -> str | None:
+        """The stamp of the accounts (users, teams, projects), which insights' JSON shows (store/stamps.py)."""
+        return self.db.scalar("SELECT value FROM meta WHERE key = 'accounts_stamp'")
+
+    def _count(self, q: ListQuery, where: str, params: list[Any]) -> int:
+        kept = self._kept_count(q)
+        return kept if kept is not None else self.db.scalar(f"SELECT COUNT(*) FROM insights i WHERE {where}", params)
 
     def _kept_count(self, q: ListQuery) -> int | None:
         """The count from insight_counts when only `saved` filters the list (None otherwise):

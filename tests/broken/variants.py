@@ -38,8 +38,9 @@ class Fault:
 
 
 def broken_app(fault: Fault, monkeypatch: pytest.MonkeyPatch):
-    """A mock (strict mode off: its answers are meant to be wrong) with this one fault."""
-    app = create_app(Settings(db=":memory:"), clock=Clock())
+    """A mock (strict mode off: its answers are meant to be wrong) with this one fault. Its memo is
+    off, so every list goes through the store's page(), where the list faults are put."""
+    app = create_app(Settings(db=":memory:", memo="off"), clock=Clock())
     server = app.state.server
     server.handlers = dict(server.handlers)
     fault.apply(server, monkeypatch)
