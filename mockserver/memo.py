@@ -3,7 +3,8 @@
 A frontend asks for the same list and the same insight again and again. Where an answer depends
 only on the stored data and the request (never on the clock), the rendered bytes are kept and
 given again for the same request by the same caller, until the database generation moves: any
-write of this process or a commit of another worker (Database.generation). Authentication,
+write of this process or a commit of another worker (Database.generation); an answer about one
+insight, until one of the stamps it follows moves (store/stamps.py), so a write elsewhere leaves it. Authentication,
 authorization, throttling and the journal still run for every request; validation, handling and
 rendering are skipped, since the answer was validated and rendered for this very URL, caller and
 data. Only bodiless GETs are remembered. `--memo off` turns it off.
@@ -31,6 +32,11 @@ REMEMBERED = frozenset({
     "insights_my_last_viewed_retrieve", "elements_list", "elements_retrieve", "elements_values_list",
     "projects_list", "projects_retrieve", "users_me_retrieve", "personal_api_keys_current_retrieve", "organizations_retrieve",
 })
+
+
+# Reads about one insight, whose answer follows only that insight's stamp and those of the accounts
+# and the cached results (store/stamps.py): its row, tags, tiles, users, team and cached result.
+STAMPED = frozenset({"insights_retrieve"})
 
 
 @dataclass(frozen=True)
@@ -62,35 +68,35 @@ class Lookup:
 
     memo: "ReadMemo | None"
     key: Hashable | None
-    generation: int
+    validity: Hashable  # what the answer holds for: the database generation, or the stamps it follows
     answer: Response | None = None
 
     def keep(self, call: Call, response: Response) -> None:
         """Remember a fresh answer when it succeeded and the call's answer cannot move with the clock."""
         if self.memo is not None and self.key is not None and 200 <= response.status_code < 300 and clock_free(call):
-            self.memo.put(self.key, self.generation, Answer.of(response))
+            self.memo.put(self.key, self.validity, Answer.of(response))
 
 
 class ReadMemo:
     def __init__(self, size: int = MAX_ANSWERS):
         self.size = size
-        self.answers: OrderedDict[Hashable, tuple[int, Answer]] = OrderedDict()
+        self.answers: OrderedDict[Hashable, tuple[Hashable, Answer]] = OrderedDict()
 
     def look_up(self, call: Call) -> Lookup:
         key = key_of(call)
-        generation = call.store.db.generation
         if key is None:
-            return Lookup(None, None, generation)
+            return Lookup(None, None, None)
+        validity = validity_of(call)
         found = self.answers.get(key)
-        if found is None or found[0] != generation:
-            return Lookup(self, key, generation)
+        if found is None or found[0] != validity:
+            return Lookup(self, key, validity)
         self.answers.move_to_end(key)
-        return Lookup(self, key, generation, Replayed(found[1]))
+        return Lookup(self, key, validity, Replayed(found[1]))
 
-    def put(self, key: Hashable, generation: int, answer: Answer) -> None:
+    def put(self, key: Hashable, validity: Hashable, answer: Answer) -> None:
         if len(answer.body) > MAX_BODY:
             return
-        self.answers[key] = (generation, answer)
+        self.answers[key] = (validity, answer)
         self.answers.move_to_end(key)
         while len(self.answers) > self.size:
             self.answers.popitem(last=False)
@@ -109,6 +115,14 @@ def key_of(call: Call) -> tuple | None:
     principal = call.principal
     return (call.operation.operation_id, scope["scheme"], call.headers.get("host"), server, scope.get("root_path", ""),
             scope["path"], scope["query_string"], principal.user.id, principal.key.id if principal.key else None)
+
+
+def validity_of(call: Call) -> Hashable:
+    """An answer about one insight holds while its stamps do (a write to another insight leaves it
+    good, in this process or any other); any other answer holds until the database generation moves."""
+    if call.operation.base_id in STAMPED:
+        return call.store.insights.answer_stamps(call.team.project_id, call.raw_path["id"])
+    return call.store.db.generation
 
 
 def clock_free(call: Call) -> bool:

@@ -8,12 +8,18 @@ from mockserver import Settings, create_app
 from mockserver.store import Store
 
 
-def test_a_read_is_answered_again_until_a_write_changes_it():
-    client = make_client()
+def counting_retrieves(client) -> list[int]:
+    """One item per GET insight the handler answers (not the memo), from now on."""
     server = client.app.state.server
-    handled = []
+    handled: list[int] = []
     retrieve = server.handlers["insights_retrieve"]
     server.handlers = {**server.handlers, "insights_retrieve": lambda call: handled.append(1) or retrieve(call)}
+    return handled
+
+
+def test_a_read_is_answered_again_until_a_write_changes_it():
+    client = make_client()
+    handled = counting_retrieves(client)
     first = client.get(f"{P}/insights/1/")
     assert client.get(f"{P}/insights/1/").content == first.content
     assert len(handled) == 1, "the second read is the remembered answer"
@@ -86,3 +92,23 @@ def test_a_get_with_a_body_is_not_answered_from_memory():
     assert client.get(f"{P}/insights/1/").status_code == 200
     response = client.request("GET", f"{P}/insights/1/", content=b"{", headers={"content-type": "application/json"})
     assert response.status_code == 400 and response.json()["code"] == "parse_error"
+
+
+def test_a_remembered_insight_outlives_a_write_to_another_insight_but_not_one_to_itself():
+    client = make_client()
+    handled = counting_retrieves(client)
+    first = client.get(f"{P}/insights/1/")
+    assert client.patch(f"{P}/insights/2/", json={"name": "Another one renamed"}).status_code == 200
+    assert client.get(f"{P}/insights/1/").content == first.content
+    assert len(handled) == 1, "a write to insight 2 leaves insight 1's answer good"
+    assert client.patch(f"{P}/insights/1/", json={"tags": ["fresh"]}).status_code == 200
+    assert client.get(f"{P}/insights/1/").json()["tags"] == ["fresh"]
+    assert len(handled) == 2
+
+
+def test_a_remembered_insight_is_answered_anew_once_its_result_is_cached():
+    client = make_client()
+    computable = next(i["id"] for i in client.get(f"{P}/insights/").json()["results"]
+                      if client.get(f"{P}/insights/{i['id']}/").json()["result"] is None
+                      and client.get(f"{P}/insights/{i['id']}/", params={"refresh": "blocking"}).json()["result"] is not None)
+    assert client.get(f"{P}/insights/{computable}/").json()["result"] is not None  # the cached result, not the remembered null

@@ -75,6 +75,28 @@ def test_a_change_to_users_teams_or_projects_gives_the_accounts_a_new_stamp(stor
     assert store.insights.accounts_stamp() not in (None, before)
 
 
+def test_a_cached_result_written_or_dropped_gives_the_results_a_new_stamp(store):
+    seen = {store.insights.answer_stamps(1, "1")[3]}
+    upsert = ("INSERT INTO query_results (team_id, cache_key, response) VALUES (1, 'k', '{}')"
+              " ON CONFLICT (team_id, cache_key) DO UPDATE SET response = excluded.response")  # as store/results.py writes
+    for write in (upsert, upsert.replace("'{}'", "'[]'"), "DELETE FROM query_results"):
+        with store.transaction(write=True):
+            store.db.execute(write)
+        seen.add(store.insights.answer_stamps(1, "1")[3])
+    assert len(seen) == 4 and None not in seen
+
+
+def test_an_answer_about_an_insight_follows_its_stamp_by_id_or_short_id(store):
+    by_id, by_short_id = store.insights.answer_stamps(1, "2"), store.insights.answer_stamps(1, "short2")
+    assert by_id[0] == int(by_short_id[1]) == stamps(store)[2]
+    with store.transaction(write=True):
+        store.db.execute("UPDATE insights SET favorited = 1 WHERE id = 1")
+    assert store.insights.answer_stamps(1, "2") == by_id
+    with store.transaction(write=True):
+        store.db.execute("UPDATE insights SET favorited = 1 WHERE id = 2")
+    assert store.insights.answer_stamps(1, "short2") != by_short_id
+
+
 def test_a_deleted_insight_takes_its_stamp_with_it_even_when_its_tags_go_after_it(store):
     with store.transaction(write=True):
         store.db.execute("PRAGMA defer_foreign_keys = ON")  # as a restored copy deletes: table by table

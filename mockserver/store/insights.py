@@ -140,6 +140,18 @@ class Insights:
             f" WHERE {where} ORDER BY {_order_by(q.order)} LIMIT ? OFFSET ?", (*params, q.limit, q.offset))
         return total, [(row[0], row[1]) for row in stamped]
 
+    def answer_stamps(self, project_id: int, ident: str) -> tuple[Any, ...]:
+        """What an answer about the insight `ident` (id or short id) follows: its stamp (of each
+        insight the ident may name), the accounts' and the cached results' (store/stamps.py)."""
+        number = int(ident) if ident.isdigit() and int(ident) <= MAX_SQLITE_INT else None  # as by_id_or_short_id reads it
+        row = self.db.one(
+            "SELECT (SELECT stamp FROM insight_stamps WHERE insight_id = (SELECT id FROM insights WHERE id = ? AND project_id = ?)),"
+            " (SELECT group_concat(s.stamp) FROM insights i JOIN insight_stamps s ON s.insight_id = i.id"
+            " WHERE i.short_id = ? AND i.project_id = ?),"
+            " (SELECT value FROM meta WHERE key = 'accounts_stamp'), (SELECT value FROM meta WHERE key = 'results_stamp')",
+            (number, project_id, ident, project_id))
+        return tuple(row)
+
     def accounts_stamp(self) -> str | None:
         """The stamp of the accounts (users, teams, projects), which insights' JSON shows (store/stamps.py)."""
         return self.db.scalar("SELECT value FROM meta WHERE key = 'accounts_stamp'")

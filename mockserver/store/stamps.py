@@ -1,9 +1,11 @@
 """Stamps: a random number per insight that changes whenever anything its representation reads
-changes, and one for the accounts (users, teams, projects), kept by triggers.
+changes, one for the accounts (users, teams, projects) and one for the cached query results,
+kept by triggers.
 
 A page of insights is mostly rows nobody changed since the last page; with stamps a reader keeps
 each row's rendered JSON under (id, stamp) and renders again only the rows whose stamp moved
-(mockserver/fragments.py). Triggers run in the writing transaction, in whatever process writes,
+(mockserver/fragments.py), and a remembered answer about one insight stays good while its stamps
+hold (memo.py). Triggers run in the writing transaction, in whatever process writes,
 so another worker's commit is seen by the next read, with no message between processes.
 
 A stamp is `random()`, never a counter: a reset or a restored copy starts the counters again,
@@ -16,12 +18,18 @@ from __future__ import annotations
 
 TABLES = ("insight_stamps",)  # derived: kept by triggers, never copied as they are
 
-# Only an insight that exists is stamped: deleting an insight's tags after the insight (a reset, a restored copy)
-# must not leave a stamp behind.
-_STAMP_INSIGHT = "INSERT OR REPLACE INTO insight_stamps (insight_id, stamp) SELECT id, random() FROM insights WHERE id = {id};"
-_STAMP_TILED = ("INSERT OR REPLACE INTO insight_stamps (insight_id, stamp)"
-                " SELECT insight_id, random() FROM dashboard_tiles WHERE dashboard_id = {id};")
-_STAMP_ACCOUNTS = "INSERT OR REPLACE INTO meta (key, value) VALUES ('accounts_stamp', random());"
+# Plain UPDATE and INSERT ... WHERE NOT EXISTS, never INSERT OR REPLACE: a trigger's own conflict clause gives way to
+# that of the statement firing it (an upsert of a cached result would make the REPLACE an ABORT). Only an insight
+# that exists is stamped: deleting an insight's tags after the insight (a restored copy) must leave no stamp behind.
+_STAMP_INSIGHT = ("UPDATE insight_stamps SET stamp = random() WHERE insight_id = {id};\n"
+                  "    INSERT INTO insight_stamps (insight_id, stamp) SELECT id, random() FROM insights"
+                  " WHERE id = {id} AND NOT EXISTS (SELECT 1 FROM insight_stamps WHERE insight_id = {id});")
+_STAMP_TILED = ("UPDATE insight_stamps SET stamp = random()"
+                " WHERE insight_id IN (SELECT insight_id FROM dashboard_tiles WHERE dashboard_id = {id});")
+_STAMP_META = ("UPDATE meta SET value = random() WHERE key = '{key}';\n"
+               "    INSERT INTO meta (key, value) SELECT '{key}', random() WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = '{key}');")
+_STAMP_ACCOUNTS = _STAMP_META.format(key="accounts_stamp")
+_STAMP_RESULTS = _STAMP_META.format(key="results_stamp")
 
 
 def _trigger(name: str, when: str, body: str) -> str:
@@ -43,6 +51,8 @@ SCHEMA = (
     + "".join(_trigger(f"{table}_{verb}_stamp", f"AFTER {event} ON {table}", _STAMP_ACCOUNTS)
               for table in ("users", "teams", "projects")
               for verb, event in (("added", "INSERT"), ("changed", "UPDATE"), ("removed", "DELETE")))
+    + "".join(_trigger(f"query_results_{verb}_stamp", f"AFTER {event} ON query_results", _STAMP_RESULTS)
+              for verb, event in (("added", "INSERT"), ("changed", "UPDATE"), ("removed", "DELETE")))
 )
 BACKFILL = ("INSERT INTO insight_stamps (insight_id, stamp) SELECT id, random() FROM insights;\n"
-            + _STAMP_ACCOUNTS + "\n")
+            + _STAMP_ACCOUNTS + "\n" + _STAMP_RESULTS + "\n")
