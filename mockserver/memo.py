@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Hashable
+from typing import Hashable, NamedTuple
 
 from starlette.responses import Response
 
@@ -62,41 +62,55 @@ class Replayed(Response):
         self.raw_headers = list(answer.raw_headers)  # a copy: the remembered one is shared
 
 
+class Kept(NamedTuple):
+    generation: int  # the database generation it was last known good at
+    stamps: tuple | None  # for an answer about one insight, the stamps it follows (store/stamps.py)
+    answer: Answer
+
+
 @dataclass
 class Lookup:
     """One call's place in the memo: its answer if remembered, else where to keep the new one."""
 
     memo: "ReadMemo | None"
     key: Hashable | None
-    validity: Hashable  # what the answer holds for: the database generation, or the stamps it follows
+    generation: int
+    stamps: tuple | None = None
     answer: Response | None = None
 
     def keep(self, call: Call, response: Response) -> None:
         """Remember a fresh answer when it succeeded and the call's answer cannot move with the clock."""
         if self.memo is not None and self.key is not None and 200 <= response.status_code < 300 and clock_free(call):
-            self.memo.put(self.key, self.validity, Answer.of(response))
+            self.memo.put(self.key, Kept(self.generation, self.stamps, Answer.of(response)))
 
 
 class ReadMemo:
     def __init__(self, size: int = MAX_ANSWERS):
         self.size = size
-        self.answers: OrderedDict[Hashable, tuple[Hashable, Answer]] = OrderedDict()
+        self.answers: OrderedDict[Hashable, Kept] = OrderedDict()
 
     def look_up(self, call: Call) -> Lookup:
+        """An answer is good while the generation has not moved; once it has, an answer about one
+        insight is still good if its stamps have not (read once per generation, not per request)."""
         key = key_of(call)
+        generation = call.store.db.generation
         if key is None:
-            return Lookup(None, None, None)
-        validity = validity_of(call)
+            return Lookup(None, None, generation)
         found = self.answers.get(key)
-        if found is None or found[0] != validity:
-            return Lookup(self, key, validity)
-        self.answers.move_to_end(key)
-        return Lookup(self, key, validity, Replayed(found[1]))
+        if found is not None and found.generation == generation:
+            self.answers.move_to_end(key)
+            return Lookup(self, key, generation, found.stamps, Replayed(found.answer))
+        stamps = stamps_of(call)
+        if found is not None and stamps is not None and found.stamps == stamps:
+            self.answers[key] = found._replace(generation=generation)
+            self.answers.move_to_end(key)
+            return Lookup(self, key, generation, stamps, Replayed(found.answer))
+        return Lookup(self, key, generation, stamps)
 
-    def put(self, key: Hashable, validity: Hashable, answer: Answer) -> None:
-        if len(answer.body) > MAX_BODY:
+    def put(self, key: Hashable, kept: Kept) -> None:
+        if len(kept.answer.body) > MAX_BODY:
             return
-        self.answers[key] = (validity, answer)
+        self.answers[key] = kept
         self.answers.move_to_end(key)
         while len(self.answers) > self.size:
             self.answers.popitem(last=False)
@@ -117,12 +131,12 @@ def key_of(call: Call) -> tuple | None:
             scope["path"], scope["query_string"], principal.user.id, principal.key.id if principal.key else None)
 
 
-def validity_of(call: Call) -> Hashable:
-    """An answer about one insight holds while its stamps do (a write to another insight leaves it
-    good, in this process or any other); any other answer holds until the database generation moves."""
+def stamps_of(call: Call) -> tuple | None:
+    """The stamps an answer about one insight follows (a write to another insight leaves them, in
+    this process or any other); None for the answers that follow the whole database."""
     if call.operation.base_id in STAMPED:
         return call.store.insights.answer_stamps(call.team.project_id, call.raw_path["id"])
-    return call.store.db.generation
+    return None
 
 
 def clock_free(call: Call) -> bool:

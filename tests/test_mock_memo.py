@@ -112,3 +112,17 @@ def test_a_remembered_insight_is_answered_anew_once_its_result_is_cached():
                       if client.get(f"{P}/insights/{i['id']}/").json()["result"] is None
                       and client.get(f"{P}/insights/{i['id']}/", params={"refresh": "blocking"}).json()["result"] is not None)
     assert client.get(f"{P}/insights/{computable}/").json()["result"] is not None  # the cached result, not the remembered null
+
+
+def test_a_remembered_insight_reads_its_stamps_only_once_the_database_has_changed():
+    client = make_client()
+    insights = client.app.state.server.store.insights
+    read, asked = insights.answer_stamps, []
+    insights.answer_stamps = lambda project_id, ident: asked.append(ident) or read(project_id, ident)
+    for _ in range(3):
+        client.get(f"{P}/insights/1/")
+    assert asked == ["1"], "the first read keeps the stamps; the next ones see the generation unmoved"
+    client.patch(f"{P}/insights/2/", json={"name": "Elsewhere"})
+    for _ in range(3):
+        client.get(f"{P}/insights/1/")
+    assert asked == ["1", "1"], "after a write, one read checks the stamps and the answer is good again"
