@@ -195,3 +195,9 @@ def test_the_throttle_counts_per_class_so_elements_are_not_held_back_by_insights
     for _ in range(next(limit.rate for limit in retrieve.rate_limits if limit.per == "minute")):
         throttle.check(retrieve, _Principal)
     throttle.check(elements, _Principal)
+
+
+def test_insights_by_ids_are_each_read_once_and_only_from_the_project(store):
+    with store.transaction():
+        assert sorted(row["id"] for row in store.insights.by_ids_in_project(1, [3, 1, 3, 99])) == [1, 3]
+        assert store.insights.by_ids_in_project(2, [1, 3]) == []
