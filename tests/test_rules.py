@@ -201,3 +201,14 @@ def test_insights_by_ids_are_each_read_once_and_only_from_the_project(store):
     with store.transaction():
         assert sorted(row["id"] for row in store.insights.by_ids_in_project(1, [3, 1, 3, 99])) == [1, 3]
         assert store.insights.by_ids_in_project(2, [1, 3]) == []
+
+
+def test_an_update_sets_only_the_columns_whose_value_changes(store):
+    statements: list[str] = []
+    store.db.connection.set_trace_callback(statements.append)
+    with store.transaction(write=True):
+        current = store.insights.by_ids_in_project(1, [1])[0]
+        store.insights.update(1, {"name": current["name"], "saved": bool(current["saved"]), "favorited": True}, current=current)
+    store.db.connection.set_trace_callback(None)
+    updates = {s for s in statements if s.startswith("UPDATE insights")}  # (traced again for each trigger it fires)
+    assert updates == {'UPDATE insights SET "favorited" = 1 WHERE id = 1'}  # the same name: its search index is left alone

