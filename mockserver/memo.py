@@ -4,8 +4,8 @@ A frontend asks for the same list and the same insight again and again. Where an
 only on the stored data and the request (never on the clock), the rendered bytes are kept and
 given again for the same request by the same caller, until the database generation moves: any
 write of this process or a commit of another worker (Database.generation); an answer about one
-insight, until one of the stamps it follows moves (store/stamps.py), so a write elsewhere leaves it. Authentication,
-authorization, throttling and the journal still run for every request; validation, handling and
+insight, until one of the stamps it follows moves (store/stamps.py), so a write elsewhere leaves
+it. Authentication, authorization, throttling and the journal still run for every request; validation, handling and
 rendering are skipped, since the answer was validated and rendered for this very URL, caller and
 data. Only bodiless GETs are remembered. `--memo off` turns it off.
 """
@@ -62,7 +62,7 @@ class Replayed(Response):
         self.raw_headers = list(answer.raw_headers)  # a copy: the remembered one is shared
 
 
-class Kept(NamedTuple):
+class Remembered(NamedTuple):
     generation: int  # the database generation it was last known good at
     stamps: tuple | None  # for an answer about one insight, the stamps it follows (store/stamps.py)
     answer: Answer
@@ -81,13 +81,13 @@ class Lookup:
     def keep(self, call: Call, response: Response) -> None:
         """Remember a fresh answer when it succeeded and the call's answer cannot move with the clock."""
         if self.memo is not None and self.key is not None and 200 <= response.status_code < 300 and clock_free(call):
-            self.memo.put(self.key, Kept(self.generation, self.stamps, Answer.of(response)))
+            self.memo.put(self.key, Remembered(self.generation, self.stamps, Answer.of(response)))
 
 
 class ReadMemo:
     def __init__(self, size: int = MAX_ANSWERS):
         self.size = size
-        self.answers: OrderedDict[Hashable, Kept] = OrderedDict()
+        self.answers: OrderedDict[Hashable, Remembered] = OrderedDict()
 
     def look_up(self, call: Call) -> Lookup:
         """An answer is good while the generation has not moved; once it has, an answer about one
@@ -107,10 +107,10 @@ class ReadMemo:
             return Lookup(self, key, generation, stamps, Replayed(found.answer))
         return Lookup(self, key, generation, stamps)
 
-    def put(self, key: Hashable, kept: Kept) -> None:
-        if len(kept.answer.body) > MAX_BODY:
+    def put(self, key: Hashable, remembered: Remembered) -> None:
+        if len(remembered.answer.body) > MAX_BODY:
             return
-        self.answers[key] = kept
+        self.answers[key] = remembered
         self.answers.move_to_end(key)
         while len(self.answers) > self.size:
             self.answers.popitem(last=False)

@@ -27,6 +27,7 @@ from mockserver import seed
 from mockserver.app import create_app
 from mockserver.clock import FrozenClock
 from mockserver.settings import Settings
+from mockserver.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS = {key.name: key.value for key in seed.DEMO_KEYS}
@@ -38,6 +39,17 @@ SERVER_START_DEADLINE = 30.0
 
 def bearer(key: str = ALL_ACCESS) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def one_project_store() -> Store:
+    """An empty in-memory store but for an organization, project 1 and its team 1 (for store tests)."""
+    store = Store.open(":memory:")
+    with store.transaction(write=True):
+        store.db.execute("INSERT INTO organizations (id, name, slug, created_at) VALUES ('o', 'O', 'o', 'x')")
+        store.db.execute("INSERT INTO projects (id, uuid, organization_id, name, api_token, created_at, updated_at)"
+                         " VALUES (1, 'u', 'o', 'P', 't', 'x', 'x')")
+        store.db.execute("INSERT INTO teams (id, project_id, uuid, name, api_token) VALUES (1, 1, 'u', 'P', 't')")
+    return store
 
 
 def make_client(**settings: Any) -> TestClient:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from mock_support import one_project_store
 from mockserver.clock import FrozenClock
 from mockserver.errors import APIError
 from mockserver.pagination import limit_offset_links, page_links, replaced_in_place
@@ -101,13 +102,8 @@ def test_drf_code_invalid_is_sent_as_invalid_input():
 # Ordering of the insights list (fact sheet §3.1) ---------------------------------------------------------
 @pytest.fixture
 def store():
-    store = Store.open(":memory:")
-    db = store.db
+    store = one_project_store()
     with store.transaction(write=True):
-        db.execute("INSERT INTO organizations (id, name, slug, created_at) VALUES ('o', 'O', 'o', 'x')")
-        db.execute("INSERT INTO projects (id, uuid, organization_id, name, api_token, created_at, updated_at)"
-                   " VALUES (1, 'u', 'o', 'P', 't', 'x', 'x')")
-        db.execute("INSERT INTO teams (id, project_id, uuid, name, api_token) VALUES (1, 1, 'u', 'P', 't')")
         # id, name, order, last viewed
         for insight_id, name, order, viewed in [(1, "beta", 2, "2026-01-02"), (2, None, None, None),
                                                 (3, "alpha", 1, "2026-01-03"), (4, "gamma", None, "2026-01-01")]:

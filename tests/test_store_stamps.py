@@ -7,19 +7,16 @@ import sqlite3
 
 import pytest
 
+from mock_support import one_project_store
 from mockserver.store import Store
 from mockserver.store.database import SCHEMA_VERSION
 
 
 @pytest.fixture
 def store() -> Store:
-    store = Store.open(":memory:")
+    store = one_project_store()
     db = store.db
     with store.transaction(write=True):
-        db.execute("INSERT INTO organizations (id, name, slug, created_at) VALUES ('o', 'O', 'o', 'x')")
-        db.execute("INSERT INTO projects (id, uuid, organization_id, name, api_token, created_at, updated_at)"
-                   " VALUES (1, 'u', 'o', 'P', 't', 'x', 'x')")
-        db.execute("INSERT INTO teams (id, project_id, uuid, name, api_token) VALUES (1, 1, 'u', 'P', 't')")
         db.execute("INSERT INTO users (id, uuid, email, date_joined) VALUES (1, 'u1', 'ann@example.com', 'x')")
         db.execute("INSERT INTO dashboards (id, team_id, project_id, name) VALUES (1, 1, 1, 'D')")
         for insight_id in (1, 2):

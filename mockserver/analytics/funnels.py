@@ -29,13 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
 from mockserver.analytics import funnel_walk, properties
 from mockserver.analytics.context import Context, series_event
 from mockserver.analytics.properties import QueryError, Sql
 from mockserver.analytics.ranges import DateRange, aware
-from mockserver.analytics.timeline import step_bits
+from mockserver.analytics.timeline import MAX_STEPS, STEP_TYPES, step_bits
 
 # funnelWindowIntervalUnit in seconds, as the UDF gets it (posthog/utils.py DATERANGE_MAP: a month is 31 days).
 WINDOW_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "week": 604_800, "month": 31 * 86_400}
@@ -49,7 +47,6 @@ TRENDS_ROW_LIMIT = 1_000  # funnel_trends_udf.py: rows of (period, breakdown val
 MAX_TIME_BINS, MAX_AUTO_TIME_BINS = 90, 60  # funnel_time_to_convert_udf.py
 MICROSECONDS = 1_000_000
 KEY_SLOTS = 1024  # an event's order key is its epoch microseconds times this, plus its first step
-STEP_BITS = 64  # funnel_walk.py gets each event's steps as the bits of an unsigned 64-bit integer
 
 
 @dataclass(frozen=True)
@@ -254,21 +251,21 @@ def _walkable(funnel: Funnel, by_period: bool) -> bool:
     """Whether funnel_walk.py computes `converted`: an ordered funnel with one attempt per person
     (no breakdown, no entrance periods) and no exclusions, in steps that fit a bit mask."""
     return (funnel.order == "ordered" and not funnel.breakdown and not funnel.exclusions and not by_period
-            and len(funnel.steps) <= STEP_BITS)
+            and len(funnel.steps) <= MAX_STEPS)
 
 
 def _walked_sql(funnel: Funnel, query: dict[str, Any], date_range: DateRange, context: Context) -> str:
     """`WITH converted AS ...` over the result of funnel_walk.py, registered on the context's cursor:
     DuckDB selects the funnel's events (as for the SQL walk), numpy walks them in person order."""
-    sql, n = Sql(), len(funnel.steps)
-    kind = {np.uint8: "UTINYINT", np.uint16: "USMALLINT", np.uint32: "UINTEGER", np.uint64: "UBIGINT"}[step_bits(n)]
-    bits = [f"CASE WHEN {_matches(sql, _step_event(node), node)} THEN {1 << k}::{kind} ELSE 0::{kind} END"
-            for k, node in enumerate(funnel.steps)]
-    source = _source_sql(funnel, query, date_range, context, sql)  # after the steps: parameters are in order
+    n = len(funnel.steps)
     if _chosen_by_name_and_time(funnel, query, context):
         selection = context.timeline.of_events(context.team_id, [_step_event(node) for node in funnel.steps],
                                                *context.span_us(date_range.date_from, date_range.date_to))
     else:
+        sql, kind = Sql(), STEP_TYPES[step_bits(n)]
+        bits = [f"CASE WHEN {_matches(sql, _step_event(node), node)} THEN {1 << k}::{kind} ELSE 0::{kind} END"
+                for k, node in enumerate(funnel.steps)]
+        source = _source_sql(funnel, query, date_range, context, sql)  # after the steps: parameters are in order
         selected = context.columns(f"SELECT e.rowid AS row, {' | '.join(bits)} AS steps {source}", sql)
         selection = context.timeline.select(selected["row"], selected["steps"])
     walked = funnel_walk.walk(selection, n, funnel.window * MICROSECONDS)

@@ -18,10 +18,15 @@ import numpy as np
 EMPTY = np.zeros(0, dtype=np.int64)
 
 
+# The unsigned integers a row's steps are held in (bit k: step k), smallest first, with DuckDB's name for each.
+STEP_TYPES = {np.uint8: "UTINYINT", np.uint16: "USMALLINT", np.uint32: "UINTEGER", np.uint64: "UBIGINT"}
+MAX_STEPS = 64
+
+
 def step_bits(steps: int) -> type[np.unsignedinteger]:
     """The smallest unsigned integer with a bit per step (the arrays of a million events are the
     funnel's cost: an eighth of the bytes to allocate and read when a funnel has up to 8 steps)."""
-    return next(kind for kind in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(kind).bits >= steps)
+    return next(kind for kind in STEP_TYPES if np.iinfo(kind).bits >= steps)
 
 
 @dataclass(frozen=True)

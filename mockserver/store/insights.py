@@ -14,7 +14,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from mockserver.store import search
+from mockserver.store import search, stamps
 from mockserver.store.database import Database
 
 SHORT_ID_ALPHABET = string.ascii_letters + string.digits
@@ -149,13 +149,13 @@ class Insights:
             "SELECT (SELECT stamp FROM insight_stamps WHERE insight_id = (SELECT id FROM insights WHERE id = ? AND project_id = ?)),"
             " (SELECT group_concat(s.stamp) FROM insights i JOIN insight_stamps s ON s.insight_id = i.id"
             " WHERE i.short_id = ? AND i.project_id = ?),"
-            " (SELECT value FROM meta WHERE key = 'accounts_stamp'), (SELECT value FROM meta WHERE key = 'results_stamp')",
-            (number, project_id, ident, project_id))
+            " (SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?)",
+            (number, project_id, ident, project_id, stamps.ACCOUNTS, stamps.RESULTS))
         return tuple(row)
 
     def accounts_stamp(self) -> str | None:
         """The stamp of the accounts (users, teams, projects), which insights' JSON shows (store/stamps.py)."""
-        return self.db.scalar("SELECT value FROM meta WHERE key = 'accounts_stamp'")
+        return self.db.scalar("SELECT value FROM meta WHERE key = ?", (stamps.ACCOUNTS,))
 
     def _count(self, q: ListQuery, where: str, params: list[Any]) -> int:
         kept = self._kept_count(q)

@@ -17,6 +17,7 @@ fragments are exactly those rows.
 from __future__ import annotations
 
 TABLES = ("insight_stamps",)  # derived: kept by triggers, never copied as they are
+ACCOUNTS, RESULTS = "accounts_stamp", "results_stamp"  # their keys in `meta`
 
 # Plain UPDATE and INSERT ... WHERE NOT EXISTS, never INSERT OR REPLACE: a trigger's own conflict clause gives way to
 # that of the statement firing it (an upsert of a cached result would make the REPLACE an ABORT). Only an insight
@@ -28,8 +29,8 @@ _STAMP_TILED = ("UPDATE insight_stamps SET stamp = random()"
                 " WHERE insight_id IN (SELECT insight_id FROM dashboard_tiles WHERE dashboard_id = {id});")
 _STAMP_META = ("UPDATE meta SET value = random() WHERE key = '{key}';\n"
                "    INSERT INTO meta (key, value) SELECT '{key}', random() WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = '{key}');")
-_STAMP_ACCOUNTS = _STAMP_META.format(key="accounts_stamp")
-_STAMP_RESULTS = _STAMP_META.format(key="results_stamp")
+_STAMP_ACCOUNTS = _STAMP_META.format(key=ACCOUNTS)
+_STAMP_RESULTS = _STAMP_META.format(key=RESULTS)
 
 
 def _trigger(name: str, when: str, body: str) -> str:
