@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": " ".join(["python -m bench", *map(shlex.quote, args)]),
         "machine": machine.describe(),
-        "versions": {**toolbox.versions(), **_library_versions()},
+        "versions": {**toolbox.versions(), **_library_versions(settings.loop)},
         "git": _git_state(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()},
     }
@@ -94,16 +94,15 @@ def _toolbox(settings: Settings) -> tools.Toolbox:
     return tools.Toolbox(wrk, prism, prism_missing, py_spy, py_spy_missing)
 
 
-def _library_versions() -> dict[str, str]:
+def _library_versions(loop: str) -> dict[str, str]:
     def version(name: str) -> str:
         try:
             return importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             return "not installed"
 
-    fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
-    return {"uvicorn": version("uvicorn"), "starlette": version("starlette"),
-            "uvicorn_loop": "uvloop+httptools" if fast else "asyncio+h11"}
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return {"uvicorn": version("uvicorn"), "starlette": version("starlette"), "uvicorn_loop": f"{loop}+{http}"}
 
 
 def _git_state() -> dict[str, str]:

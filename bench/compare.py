@@ -23,24 +23,25 @@ def run(settings: Settings, toolbox: Toolbox, workdir: Path, headers: dict[str, 
     result: dict[str, object] = {
         "store_insights": settings.compare_scale, "connections": heavy.connections, "threads": heavy.threads,
         "duration_s": heavy.duration_s, "rounds": settings.rounds, "workers": settings.workers,
+        "loop": settings.loop,
     }
     with contextlib.ExitStack() as stack:
         say(f"starting the mock (project 1 padded to {settings.compare_scale} insights)")
         mock = stack.enter_context(targets.running(targets.mock_launch(
             workdir / "compare.sqlite3", scale=settings.compare_scale, workers=settings.workers,
-            probe=probe, headers=headers), workdir))
+            probe=probe, headers=headers, loop=settings.loop), workdir))
         servers = {"mock": mock}
         if "nomemo" in settings.targets:
             say("starting the mock again with --memo off")
             servers["nomemo"] = stack.enter_context(targets.running(targets.mock_launch(
                 workdir / "compare-nomemo.sqlite3", scale=settings.compare_scale, workers=settings.workers,
-                probe=probe, headers=headers, memo=False), workdir))
+                probe=probe, headers=headers, memo=False, loop=settings.loop), workdir))
         answers_file = workdir / "bare-answers.json"
         result["captured"] = capture.as_dict(capture.capture_for_bare(mock, workloads.all_requests(), headers, answers_file))
         if "bare" in settings.targets:
             say("starting the bare Starlette app with the mock's answers")
             servers["bare"] = stack.enter_context(targets.running(targets.bare_launch(
-                answers_file, workers=settings.workers, probe=probe, headers=headers), workdir))
+                answers_file, workers=settings.workers, probe=probe, headers=headers, loop=settings.loop), workdir))
         if "prism" in settings.targets:
             result["prism"] = _start_prism(toolbox, mock, workdir, probe, headers, stack, servers)
 

@@ -26,7 +26,8 @@ def run(settings: Settings, toolbox: Toolbox, workdir: Path, headers: dict[str, 
     sizes: list[dict[str, object]] = []
     for size in settings.scales:
         db = workdir / f"scale-{size}.sqlite3"
-        launch = lambda: targets.mock_launch(db, scale=size, workers=settings.workers, probe=probe, headers=headers, memo=False)  # noqa: E731
+        launch = lambda: targets.mock_launch(db, scale=size, workers=settings.workers, probe=probe, headers=headers, memo=False,  # noqa: E731
+                                             loop=settings.loop)
         say(f"scale {size}: cold start (seeding {size} insights)")
         with targets.running(launch(), workdir) as cold:
             cold_s, cold_rss = cold.startup_s, cold.rss_kib()

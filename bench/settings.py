@@ -26,6 +26,7 @@ class Settings:
     connections: int = 64
     threads: int = 1
     workers: int = 1
+    loop: str = "asyncio"  # the event loop of the mock and of the bare app (the mock's default)
     targets: tuple[str, ...] = TARGETS
     workloads: tuple[str, ...] = ()  # empty: all of them
     compare_scale: int = 1000  # insights in project 1 during the side-by-side runs (a full page of 100)
@@ -64,6 +65,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--connections", type=int, help="wrk connections for the side-by-side runs (default 64)")
     parser.add_argument("--threads", type=int, help="wrk threads (default 1)")
     parser.add_argument("--workers", type=int, help="uvicorn workers of the mock and the bare app (default 1)")
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], help="event loop of the mock and the bare app (default asyncio)")
     parser.add_argument("--targets", help=f"comma-separated subset of {','.join(TARGETS)}")
     parser.add_argument("--workloads", help="comma-separated subset of the workloads (default all)")
     parser.add_argument("--compare-scale", type=int, help="insights in project 1 during the side-by-side runs")
@@ -76,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 
     changes: dict[str, object] = {}
     for name, key in (("duration", "duration_s"), ("rounds", "rounds"), ("connections", "connections"),
-                      ("threads", "threads"), ("workers", "workers"), ("compare_scale", "compare_scale"),
+                      ("threads", "threads"), ("workers", "workers"), ("loop", "loop"), ("compare_scale", "compare_scale"),
                       ("results_dir", "results_dir")):
         value = getattr(args, name)
         if value is not None:

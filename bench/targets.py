@@ -174,23 +174,23 @@ def request_once(host: str, port: int, request: Request, headers: dict[str, str]
 
 # Launches ------------------------------------------------------------------------------------------
 def mock_launch(db: Path, *, scale: int, workers: int, probe: Request, headers: dict[str, str], port: int | None = None,
-                memo: bool = True) -> Launch:
+                memo: bool = True, loop: str = "asyncio") -> Launch:
     """`posthog-mock serve`: strict mode off, a file database, demo seed padded to `scale` insights.
     Without `memo` every read is handled and rendered afresh (`--memo off`), named "nomemo"."""
     port = port or free_port()
     command = [sys.executable, "-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--db", str(db), "--seed", "demo", "--workers", str(workers), "--rate-limit", "off",
+               "--db", str(db), "--seed", "demo", "--workers", str(workers), "--loop", loop, "--rate-limit", "off",
                "--memo", "on" if memo else "off"]
     if scale:
         command += ["--scale", str(scale)]
     return Launch("mock" if memo else "nomemo", command, port, probe, headers)
 
 
-def bare_launch(answers: Path, *, workers: int, probe: Request, headers: dict[str, str]) -> Launch:
+def bare_launch(answers: Path, *, workers: int, probe: Request, headers: dict[str, str], loop: str = "asyncio") -> Launch:
     """The bare Starlette app under the same uvicorn settings the mock uses."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.bare_app:create_app", "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+               "--port", str(port), "--workers", str(workers), "--loop", loop, "--log-level", "warning", "--no-access-log"]
     env = {"BENCH_BARE_ANSWERS": str(answers), "PYTHONPATH": str(REPO_ROOT)}
     return Launch("bare", command, port, probe, headers, env=env)
 

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--seed", choices=["demo", "empty"], help="data for a new database (default demo)")
     serve.add_argument("--scale", type=int, help="pad the first project to this many insights")
     serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
+    serve.add_argument("--loop", choices=["asyncio", "uvloop"],
+                       help="event loop (default asyncio: it answers connections in turn when requests queue up)")
     serve.add_argument("--auth", choices=["keys", "open"], help="open: a request without credentials is the demo user's session")
     serve.add_argument("--reset", action="store_const", const=True, help="delete the database and start from the seed")
     serve.add_argument("--strict", action="store_const", const=True, help="check every answer against the spec")
@@ -81,7 +83,7 @@ def _serve(settings: Settings) -> int:
     watched = _watched_files(settings) if settings.reload else []
     uvicorn.run(
         "mockserver.app:create_app_from_env", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, log_level="warning", access_log=False, timeout_keep_alive=settings.keep_alive,
+        workers=settings.workers, loop=settings.loop, log_level="warning", access_log=False, timeout_keep_alive=settings.keep_alive,
         reload=settings.reload, reload_dirs=sorted({str(path.parent) for path in watched}) or None,
         reload_includes=sorted({path.name for path in watched}) or None,
     )

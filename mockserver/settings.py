@@ -14,6 +14,7 @@ ENV_PREFIX = "POSTHOG_MOCK_"
 LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 # Clients on loopback (Starlette's TestClient calls itself "testclient").
 LOOPBACK_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
+LOOPS = ("asyncio", "uvloop")  # uvicorn's names of the event loops it runs
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,10 @@ class Settings:
     seed: str = "demo"
     scale: int = 0
     workers: int = 1
+    # The event loop. asyncio's answers connections in turn when requests queue up; uvloop's did
+    # not: at 64 connections on one saturated worker a few waited up to 1-2 s (p99 0.3-0.8 s
+    # against 70-105 ms, at the same throughput within noise; bench/README.md, 2026-12-03).
+    loop: str = "asyncio"
     auth: str = "keys"
     reset: bool = False
     strict: bool = False
@@ -57,6 +62,8 @@ class Settings:
             problems.append("rate_limit must be 'off' or 'posthog'")
         if self.memo not in ("on", "off"):
             problems.append("memo must be 'on' or 'off'")
+        if self.loop not in LOOPS:
+            problems.append(f"loop must be one of {', '.join(LOOPS)}")
         if self.admin not in ("loopback", "any"):
             problems.append("admin must be 'loopback' or 'any'")
         if self.workers < 1:

@@ -9,6 +9,7 @@ events); loading it replaces that project's data and leaves the rest of the mock
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -110,9 +111,16 @@ def overview(server: MockServer, *, base_url: str) -> dict[str, Any]:
         "base_url": base_url,
         "auth": server.settings.auth,
         "prefer": server.settings.prefer,
+        "event_loop": _running_loop(),
         "session_route": "/_mock/session",
         "keys": keys,
         "explorer_key": explorer_key,
         "organizations": organizations,
         "now": iso(server.clock.now()),
     }
+
+
+def _running_loop() -> str:
+    """The event loop serving this worker, by its library's name ("asyncio", "uvloop"): `--loop` as
+    uvicorn applied it."""
+    return type(asyncio.get_running_loop()).__module__.partition(".")[0]

@@ -145,3 +145,10 @@ def test_settings_come_from_the_environment(tmp_path):
     with ServedMock(tmp_path / "open.sqlite3", env={"POSTHOG_MOCK_AUTH": "open"}) as mock, mock.client() as c:
         assert c.get(f"{P}/insights/my_last_viewed/").json()[0]["id"] == 1  # no credentials: the demo session
         assert c.get(f"{P}/insights/", headers=bearer(KEYS["elements"])).status_code == 403
+
+
+@pytest.mark.parametrize("flags, loop", [((), "asyncio"), (("--loop", "uvloop"), "uvloop")])
+def test_the_event_loop_is_asyncio_unless_told(tmp_path, flags, loop):
+    """asyncio's loop answers queued connections in turn; uvloop's left a few waiting for seconds."""
+    with ServedMock(tmp_path / "loop.sqlite3", *flags) as mock, mock.client() as c:
+        assert c.get("/_mock/overview").json()["event_loop"] == loop
