@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from mockserver.store import search, stamps
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 # Tables written by triggers from others (schema.sql, store/search.py), never copied as they are.
 DERIVED_TABLES = ("insight_counts", *search.INDEX_TABLES, *stamps.TABLES)
 # How to bring an older schema up to date, by the version it holds; each step ends one version on.
@@ -36,6 +36,7 @@ CREATE TABLE query_runs (team_id INTEGER NOT NULL REFERENCES teams(id), id TEXT 
                          status TEXT NOT NULL, PRIMARY KEY (team_id, id));
 """,
     "4": stamps.SCHEMA + stamps.BACKFILL,  # rows rendered once, kept under their stamp (fragments.py)
+    "5": search.LAZY_RENAMES,  # a rename marks the insight stale in the search index, not re-indexed at once
 }
 
 

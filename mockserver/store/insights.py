@@ -184,7 +184,7 @@ class Insights:
         """Exact (substring) matches; only when there are none, similar (trigram) ones. The matches
         come from indexes (store/search.py) and the other filters narrow them, so the cost follows
         the matches, not the project's size."""
-        exact = {row[0] for row in self.db.query(search.CONTAINING, (search.containing_pattern(q.search),))}
+        exact = search.containing(self.db.connection, q.search)
         exact |= {row[0] for row in self.db.query(
             "SELECT insight_id FROM insight_tags WHERE tag IN (SELECT DISTINCT tag FROM insight_tags WHERE instr(tag, ?) > 0)",
             (q.search.lower(),))}
@@ -352,6 +352,8 @@ class Insights:
         if current is not None:
             stored = {column: value for column, value in stored.items() if current[column] != value}
         self.db.update_row("insights", insight_id, stored)
+        if not stored.keys().isdisjoint(search.FIELDS):
+            search.keep_stale_few(self.db.connection)
 
     def set_deleted(self, ids: Sequence[int], deleted: bool, *, now: str, user_id: int) -> None:
         self.db.execute(
