@@ -9,6 +9,11 @@ from typing import Any
 THROUGHPUT_TARGET = 0.5  # mock >= 50% of bare Starlette (issue 5)
 PRISM_TARGET = 3.0  # mock >= 3x Prism
 P99_TARGET_MS = 25.0  # filtered page of 100 at 100k insights, moderate load
+# Issue 15: the frontend mix and its parts, side by side at the run's connections (64 by default).
+MIX_TARGETS = {"mixed": ("mock", 0.3), "list_page": ("nomemo", 0.3)}  # workload: (target, share of bare)
+MIX_PRISM_TARGET = 3.0
+MIX_P99_TARGET_MS = 50.0
+MIX_WORKLOADS = ("mixed", "patch_insight", "post_viewed", "trending")
 
 
 def write_json(results: dict[str, Any], directory: Path) -> Path:
@@ -85,10 +90,33 @@ def _compare(c: dict[str, Any]) -> list[str]:
                 lines.append(f"  {name} {target}: {target}/bare {_num(r[f'{target}/bare'])} (target >= {THROUGHPUT_TARGET}:"
                              f" {_verdict(r[f'{target}/bare'], THROUGHPUT_TARGET)}), {target}/prism {_num(r[f'{target}/prism'])}"
                              f" (target >= {PRISM_TARGET}: {_verdict(r[f'{target}/prism'], PRISM_TARGET)})")
+    lines += _mix_targets(c["workloads"])
     t = c["targets"]
     lines.append("servers: " + "; ".join(
         f"{n} start {x['startup_s']} s, RSS {x['rss_mib_idle']} MiB idle, {x.get('rss_mib_after', '-')} MiB after load" for n, x in t.items()))
     return lines
+
+
+def _mix_targets(measured: dict[str, Any]) -> list[str]:
+    """Issue 15's rows: the mix and its writes and trending against Prism and in p99; the mix and
+    the uncached page against the bare app."""
+    lines = ["", "targets (issue 15, frontend mix):"]
+    for name in MIX_WORKLOADS:
+        if name not in measured:
+            continue
+        w = measured[name]
+        parts = []
+        if w["ratios"].get("mock/prism") is not None:
+            parts.append(f"mock/prism {_num(w['ratios']['mock/prism'])} (target >= {MIX_PRISM_TARGET}:"
+                         f" {_verdict(w['ratios']['mock/prism'], MIX_PRISM_TARGET)})")
+        p99 = w["targets"]["mock"]["p99_ms"]["median"]
+        parts.append(f"p99 {p99:.1f} ms (target <= {MIX_P99_TARGET_MS:.0f}: {_verdict(MIX_P99_TARGET_MS - p99, 0)})")
+        lines.append(f"  {name} mock: " + ", ".join(parts))
+    for name, (target, share) in MIX_TARGETS.items():
+        ratio = measured.get(name, {}).get("ratios", {}).get(f"{target}/bare")
+        if ratio is not None:
+            lines.append(f"  {name} {target}: {target}/bare {_num(ratio)} (target >= {share}: {_verdict(ratio, share)})")
+    return lines if len(lines) > 2 else []
 
 
 def _scale(s: dict[str, Any]) -> list[str]:

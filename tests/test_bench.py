@@ -39,7 +39,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 def test_quick_run_prints_the_table_with_every_section(quick_run: dict[str, object]) -> None:
     table = str(quick_run["stdout"])
     for heading in ("PostHog mock bench", "machine:", "command: python -m bench --quick", "Side by side",
-                    "ratios (median req/s)", "Scale (moderate load", "Contract suite", "results:"):
+                    "ratios (median req/s)", "targets (issue 15, frontend mix)", "Scale (moderate load", "Contract suite", "results:"):
         assert heading in table, heading
     for workload in workloads.WORKLOADS:
         assert workload in table, workload
