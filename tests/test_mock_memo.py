@@ -31,12 +31,14 @@ def test_a_read_is_answered_again_until_a_write_changes_it():
 def test_unknown_keys_and_projects_are_refused_without_being_remembered():
     client = make_client()
     accounts = client.app.state.server.store.accounts
-    assert client.get(f"{P}/insights/1/").status_code == 200
+    for _ in range(2):  # the first notes the key's use: a write to the accounts, which forgets what was read
+        assert client.get(f"{P}/insights/1/").status_code == 200
     remembered = len(accounts._cache)
     for n in range(50):
         assert client.get(f"{P}/insights/", headers=bearer(f"phx_fuzzed{n}")).status_code == 403
         assert client.get(f"/api/projects/{1000 + n}/insights/").status_code == 404
-    assert len(accounts._cache) == remembered
+    assert len(accounts._cache) <= remembered
+    assert not [key for key in accounts._cache if key[1] in range(1000, 1050) or str(key[1]).startswith("phx_fuzzed")]
 
 
 def test_an_answer_is_remembered_per_caller():

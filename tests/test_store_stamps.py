@@ -64,8 +64,11 @@ def test_reading_changes_no_stamp(store):
 
 @pytest.mark.parametrize("write", ["UPDATE users SET first_name = 'Ann' WHERE id = 1",
                                    "UPDATE teams SET name = 'Q' WHERE id = 1",
-                                   "UPDATE projects SET name = 'Q' WHERE id = 1"])
-def test_a_change_to_users_teams_or_projects_gives_the_accounts_a_new_stamp(store, write):
+                                   "UPDATE projects SET name = 'Q' WHERE id = 1",
+                                   "INSERT INTO memberships (user_id, organization_id, level) VALUES (1, 'o', 8)",
+                                   "INSERT INTO personal_api_keys (id, user_id, label, secure_value, mask_value, scopes,"
+                                   " created_at) VALUES ('k', 1, 'K', 'v', 'm', '[]', 'x')"])
+def test_a_change_to_the_accounts_gives_them_a_new_stamp(store, write):
     before = store.insights.accounts_stamp()
     with store.transaction(write=True):
         store.db.execute(write)
@@ -121,3 +124,56 @@ def test_a_version_4_database_file_gains_a_stamp_for_every_insight(store, tmp_pa
     with reopened.transaction(write=True):
         reopened.db.execute("UPDATE insights SET name = 'x' WHERE id = 2")
     assert stamps(reopened)[2] != before[2]
+
+
+# The account lookups every request makes follow the accounts' stamp ------------------------------------------
+def counting_user_loads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    loads: list[int] = []
+    load = store.accounts._load_user
+    monkeypatch.setattr(store.accounts, "_load_user", lambda user_id: loads.append(user_id) or load(user_id))
+    return loads
+
+
+def test_account_lookups_outlive_a_write_to_an_insight(store, monkeypatch):
+    loads = counting_user_loads(store, monkeypatch)
+    store.accounts.user(1)
+    with store.transaction(write=True):
+        store.db.execute("UPDATE insights SET name = 'renamed' WHERE id = 1")
+    assert store.accounts.user(1).email == "ann@example.com" and loads == [1]
+
+
+def test_a_change_to_a_user_is_read_at_once(store, monkeypatch):
+    loads = counting_user_loads(store, monkeypatch)
+    store.accounts.user(1)
+    with store.transaction(write=True):
+        store.db.execute("UPDATE users SET first_name = 'Ann' WHERE id = 1")
+    assert store.accounts.user(1).first_name == "Ann" and loads == [1, 1]
+
+
+def test_what_was_read_in_a_transaction_rolled_back_is_forgotten(store):
+    store.accounts.team(1)  # the stamp is read now, not again inside the transaction
+    with pytest.raises(RuntimeError), store.transaction(write=True):
+        store.db.execute("UPDATE users SET first_name = 'Never' WHERE id = 1")
+        assert store.accounts.user(1).first_name == "Never"
+        raise RuntimeError("rolled back")
+    assert store.accounts.user(1).first_name == ""
+
+
+def test_a_membership_written_by_another_process_is_seen_by_the_next_request(tmp_path):
+    path = str(tmp_path / "shared.sqlite3")
+    writer = Store.open(path)
+    with writer.transaction(write=True):
+        writer.db.execute("INSERT INTO organizations (id, name, slug, created_at) VALUES ('o', 'O', 'o', 'x')")
+        writer.db.execute("INSERT INTO users (id, uuid, email, date_joined) VALUES (1, 'u1', 'ann@example.com', 'x')")
+    reader = Store.open(path)
+    assert reader.accounts.membership_level(1, "o") is None
+    with writer.transaction(write=True):
+        writer.db.execute("INSERT INTO memberships (user_id, organization_id, level) VALUES (1, 'o', 8)")
+        writer.db.execute("INSERT INTO insights (team_id, project_id, short_id, updated_at, last_modified_at)"
+                          " SELECT 1, 1, 's', 'x', 'x' WHERE 0")  # nothing: the membership is the only change
+    reader.db.notice_other_writers()  # what the pipeline does first on every request
+    assert reader.accounts.membership_level(1, "o") == 8
+    with writer.transaction(write=True):
+        writer.db.execute("UPDATE memberships SET level = 1")
+    reader.db.notice_other_writers()
+    assert reader.accounts.membership_level(1, "o") == 1

@@ -36,7 +36,9 @@ CREATE TABLE query_runs (team_id INTEGER NOT NULL REFERENCES teams(id), id TEXT 
                          status TEXT NOT NULL, PRIMARY KEY (team_id, id));
 """,
     "4": stamps.SCHEMA + stamps.BACKFILL,  # rows rendered once, kept under their stamp (fragments.py)
-    "5": search.LAZY_RENAMES,  # a rename marks the insight stale in the search index, not re-indexed at once
+    # A rename marks the insight stale in the search index, not re-indexed at once; keys and memberships
+    # follow the accounts' stamp, so the account caches outlive writes to insights.
+    "5": search.LAZY_RENAMES + stamps.KEYS_AND_MEMBERSHIPS,
 }
 
 
@@ -62,6 +64,7 @@ class Database:
         self._depth = 0
         self._data_version = self.scalar("PRAGMA data_version")
         self.generation = 0  # advances whenever the data may have changed; caches compare it
+        self.rollbacks = 0  # what was read inside a transaction rolled back may never have been
 
     @property
     def in_memory(self) -> bool:
@@ -108,20 +111,6 @@ class Database:
             raise SchemaMismatch(
                 f"{self.path} holds schema version {version}, this mock needs {SCHEMA_VERSION}; start with --reset"
             )
-
-    def cached(self, cache: dict, key: Any, load: Any) -> Any:
-        """`load()` remembered under `key` until the data may have changed (see `generation`).
-
-        A miss (None) is not remembered: keys come from what requests name (a bearer token, a
-        project id), and a fuzzer naming a new one each time would grow the cache without bound.
-        """
-        found = cache.get(key)
-        if found is not None and found[0] == self.generation:
-            return found[1]
-        value = load()
-        if value is not None:
-            cache[key] = (self.generation, value)
-        return value
 
     def load_from(self, source: sqlite3.Connection) -> None:
         """Replace every row with another database's (SQLite's backup API). A write, like any other:
@@ -186,6 +175,7 @@ class Database:
             self._depth = 0
             self.connection.execute("ROLLBACK")
             self.generation += 1
+            self.rollbacks += 1
             raise
         self._depth = 0
         self.connection.execute("COMMIT")

@@ -1,6 +1,7 @@
 """Stamps: a random number per insight that changes whenever anything its representation reads
-changes, one for the accounts (users, teams, projects) and one for the cached query results,
-kept by triggers.
+changes, one for the accounts (users, teams, projects, personal API keys, memberships: what
+insights show and what every request's authentication reads) and one for the cached query
+results, kept by triggers.
 
 A page of insights is mostly rows nobody changed since the last page; with stamps a reader keeps
 each row's rendered JSON under (id, stamp) and renders again only the rows whose stamp moved
@@ -34,7 +35,7 @@ _STAMP_RESULTS = _STAMP_META.format(key=RESULTS)
 
 
 def _trigger(name: str, when: str, body: str) -> str:
-    return f"CREATE TRIGGER {name} {when} BEGIN\n    {body}\nEND;\n"
+    return f"CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN\n    {body}\nEND;\n"
 
 
 SCHEMA = (
@@ -55,5 +56,12 @@ SCHEMA = (
     + "".join(_trigger(f"query_results_{verb}_stamp", f"AFTER {event} ON query_results", _STAMP_RESULTS)
               for verb, event in (("added", "INSERT"), ("changed", "UPDATE"), ("removed", "DELETE")))
 )
+# Schema 6: what authentication reads follows the accounts' stamp too (store/accounts.py). A version-4
+# file gains them with the rest, then the step to 6 finds them there.
+KEYS_AND_MEMBERSHIPS = "".join(
+    _trigger(f"{table}_{verb}_stamp", f"AFTER {event} ON {table}", _STAMP_ACCOUNTS)
+    for table in ("personal_api_keys", "memberships")
+    for verb, event in (("added", "INSERT"), ("changed", "UPDATE"), ("removed", "DELETE")))
+SCHEMA += KEYS_AND_MEMBERSHIPS
 BACKFILL = ("INSERT INTO insight_stamps (insight_id, stamp) SELECT id, random() FROM insights;\n"
             + _STAMP_ACCOUNTS + "\n" + _STAMP_RESULTS + "\n")
