@@ -31,6 +31,8 @@ READS = (
     f"{P}/insights/?favorited=true",
     f"{P}/insights/?order=-last_viewed_at&limit=5",
     f"{P}/insights/?search=sign",
+    f"{P}/insights/trending/?days=7",
+    f"{P}/insights/trending/?days=30&limit=3",
     f"{P}/insights/1/activity/",
     f"{P}/insights/activity/",
     "/api/environments/1/insights/?limit=100",

@@ -6,12 +6,16 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import orjson
+
 from mockserver import insight_queries
 from mockserver.call import Call, Reply
 from mockserver.clock import iso
 from mockserver.dates import EARLIEST
 from mockserver.handlers import handles
-from mockserver.handlers.insights import changed_fields, live_insight, log_activity, normalize_tags, serializer_context
+from mockserver.fragments import Fragments
+from mockserver.handlers.insights import (changed_fields, live_insight, log_activity, normalize_tags, rendered_rows,
+                                          serializer_context)
 from mockserver.pagination import page_links, sql_window
 from mockserver.representations import insights as representations
 from mockserver.representations.activity import activity_entry
@@ -51,10 +55,28 @@ def insights_trending(call: Call) -> Reply:
         since = iso(call.moment - timedelta(days=days))
     except OverflowError:
         since = iso(EARLIEST) if days > 0 else iso(call.moment + timedelta(days=1))
-    rows = call.store.insights.trending(call.team.project_id, since, limit) if limit > 0 else []
-    viewers = call.store.insights.recent_viewers(call.team.id, [r["id"] for r in rows], since, TRENDING_VIEWERS)
-    results = representations.trending(serializer_context(call), rows, viewers)
+    if limit <= 0:
+        results: list[Any] = []
+    elif call.fragments is not None:
+        results = _trending_of_fragments(call, call.fragments, since, limit)
+    else:
+        rows = call.store.insights.trending(call.team.project_id, since, limit)
+        viewers = call.store.insights.recent_viewers(call.team.id, [r["id"] for r in rows], since, TRENDING_VIEWERS)
+        results = representations.trending(serializer_context(call), rows, viewers)
     return Reply({"count": len(results), "next": None, "previous": None, "results": results})
+
+
+def _trending_of_fragments(call: Call, fragments: Fragments, since: str, limit: int) -> list[orjson.Fragment]:
+    """Trending with each insight's basic fields as rendered before under its stamp (fragments.py);
+    the fields that follow the views (count, viewers) are added to them every time."""
+    shown = call.store.insights.trending_stamps(call.team.project_id, since, limit)
+    ctx = serializer_context(call)
+    variant = ("basic", ctx.include_dashboards, call.store.insights.accounts_stamp())
+    bodies = rendered_rows(call, fragments, [(viewed.id, stamp) for viewed, stamp in shown], variant, representations.basic,
+                           shows_results=False)
+    viewers = call.store.insights.recent_viewers(call.team.id, [viewed.id for viewed, _ in shown], since, TRENDING_VIEWERS)
+    tails = representations.trending_tail(ctx, [viewed for viewed, _ in shown], viewers)
+    return [orjson.Fragment(bodies[viewed.id][:-1] + b"," + orjson.dumps(tail)[1:]) for (viewed, _), tail in zip(shown, tails)]
 
 
 @handles("insights_viewed_create")

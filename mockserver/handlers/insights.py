@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import orjson
 
@@ -125,23 +125,33 @@ def insights_list(call: Call) -> Reply:
 
 def _full_page_of_fragments(call: Call, fragments: Fragments, listing: ListQuery) -> tuple[int, list[orjson.Fragment]]:
     """A page of full insights where the rows whose stamp was seen before come as they were
-    rendered then (fragments.py) and only the others are read and rendered. A row with a cached
-    result is rendered every time: its result fields follow the results, which have no stamp."""
+    rendered then (fragments.py) and only the others are read and rendered."""
     count, stamps = call.store.insights.page_stamps(listing)
     variant = (_include_dashboards(call), call.store.insights.accounts_stamp())
+    bodies = rendered_rows(call, fragments, stamps, variant, representations.full, shows_results=True)
+    return count, [orjson.Fragment(bodies[insight_id]) for insight_id, _ in stamps]
+
+
+def rendered_rows(call: Call, fragments: Fragments, stamps: list[tuple[int, int | None]], variant: Hashable,
+                  render: Callable[[representations.Context, list[sqlite3.Row]], list[dict[str, Any]]], *,
+                  shows_results: bool) -> dict[int, bytes]:
+    """Each insight's JSON by id: as kept under (id, stamp, variant) when it was, else read, rendered
+    with `render` and kept. When the shape `shows_results`, a row with a cached result is rendered
+    every time (its result fields follow the results, which have no stamp of their own)."""
     kept = dict(zip((insight_id for insight_id, _ in stamps),
                     fragments.get_many([(insight_id, stamp, variant) for insight_id, stamp in stamps])))
     keys = [found.cache_key for found in kept.values() if found is not None and found.cache_key is not None]
     with_results = call.store.results.many(keys) if keys else {}
     again = [insight_id for insight_id, found in kept.items() if found is None or found.cache_key in with_results]
     rows = call.store.insights.by_ids_in_project(call.team.project_id, again) if again else []
-    ctx = serializer_context(call, rows)
-    for row, item in zip(rows, representations.full(ctx, rows)):
-        rendered = Kept(encode_json(item), ctx.cache_keys.get(row["id"]))
-        if row["id"] not in ctx.results and row["stamp"] is not None:
-            fragments.put((row["id"], row["stamp"], variant), rendered)
-        kept[row["id"]] = rendered
-    return count, [orjson.Fragment(kept[insight_id].body) for insight_id, _ in stamps]
+    bodies = {insight_id: found.body for insight_id, found in kept.items() if found is not None}
+    if rows:
+        ctx = serializer_context(call, rows) if shows_results else serializer_context(call)
+        for row, item in zip(rows, render(ctx, rows)):
+            body = bodies[row["id"]] = encode_json(item)
+            if row["id"] not in ctx.results and row["stamp"] is not None:
+                fragments.put((row["id"], row["stamp"], variant), Kept(body, ctx.cache_keys.get(row["id"])))
+    return bodies
 
 
 @handles("insights_create")

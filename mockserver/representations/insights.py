@@ -16,6 +16,7 @@ from mockserver import insight_queries
 from mockserver.representations.users import user_basic
 from mockserver.store import Store
 from mockserver.store.accounts import Team
+from mockserver.store.insights import Viewed
 
 # Access levels of a project without access control: everyone may edit.
 RESTRICTION_EVERYONE_CAN_EDIT = 21
@@ -116,17 +117,20 @@ def basic(ctx: Context, rows: Sequence[sqlite3.Row], *, last_viewed_at: dict[int
 
 
 def trending(ctx: Context, rows: Sequence[sqlite3.Row], viewers: dict[int, list[int]]) -> list[dict[str, Any]]:
-    """TrendingInsightSerializer: the basic fields, the viewer count and up to three viewers."""
-    page = _Page(ctx, rows)
-    viewer_users = ctx.store.accounts.users(uid for ids in viewers.values() for uid in ids)
-    out = []
-    for row in rows:
-        item = _basic(ctx, page, row, None)
-        item["view_count"] = row["view_count"]
-        item["viewers"] = [user_basic(viewer_users[uid]) for uid in viewers.get(row["id"], []) if uid in viewer_users]
-        item["last_modified_by"] = page.user(row["last_modified_by_id"])
-        out.append(item)
-    return out
+    """TrendingInsightSerializer: the basic fields, then the viewer count, up to three viewers and
+    the last modifier (`trending_tail`)."""
+    tails = trending_tail(ctx, [Viewed(row["id"], row["view_count"], row["last_modified_by_id"]) for row in rows], viewers)
+    return [{**item, **tail} for item, tail in zip(basic(ctx, rows), tails)]
+
+
+def trending_tail(ctx: Context, shown: Sequence[Viewed], viewers: dict[int, list[int]]) -> list[dict[str, Any]]:
+    """The fields trending adds after the basic ones, which follow the views rather than the insight."""
+    users = ctx.store.accounts.users([uid for ids in viewers.values() for uid in ids] + [v.last_modified_by_id for v in shown])
+    return [{
+        "view_count": viewed.view_count,
+        "viewers": [user_basic(users[uid]) for uid in viewers.get(viewed.id, []) if uid in users],
+        "last_modified_by": user_basic(users[viewed.last_modified_by_id]) if viewed.last_modified_by_id in users else None,
+    } for viewed in shown]
 
 
 def _basic(ctx: Context, page: _Page, row: sqlite3.Row, last_viewed_at: dict[int, str] | None) -> dict[str, Any]:

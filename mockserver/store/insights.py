@@ -12,7 +12,7 @@ import secrets
 import sqlite3
 import string
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from mockserver.store import search, stamps
 from mockserver.store.database import Database
@@ -76,6 +76,13 @@ class ListQuery:
     limit: int = 100
     offset: int = 0
 
+
+
+class Viewed(NamedTuple):
+    """An insight trending shows: what its shape adds to the basic one comes from these."""
+    id: int
+    view_count: int
+    last_modified_by_id: int | None
 
 class Insights:
     def __init__(self, db: Database):
@@ -422,15 +429,17 @@ class Insights:
         """Live insights viewed since `since`, by viewer count, then last_modified_at. Starts from the
         views in the window (their time index), so the cost follows the views, not the project's size;
         the tags and tiles are read for the `limit` insights shown, not for every one viewed."""
-        order = "view_count DESC, i.last_modified_at DESC, i.id DESC"
-        return self.db.query(
-            "WITH viewed AS (SELECT insight_id, count(*) AS view_count FROM insight_views"
-            " WHERE last_viewed_at >= ? GROUP BY insight_id),"
-            " shown AS (SELECT i.id, viewed.view_count FROM viewed CROSS JOIN insights i ON i.id = viewed.insight_id"
-            f" WHERE i.project_id = ? AND i.deleted = 0 ORDER BY {order} LIMIT ?)"
-            f" SELECT {WITH_RELATED}, shown.view_count FROM shown CROSS JOIN insights i ON i.id = shown.id ORDER BY {order}",
-            (since, project_id, limit),
-        )
+        return self.db.query(f"{_TRENDING} SELECT {WITH_RELATED}, shown.view_count FROM shown"
+                             f" CROSS JOIN insights i ON i.id = shown.id ORDER BY {_TRENDING_ORDER}", (since, project_id, limit))
+
+    def trending_stamps(self, project_id: int, since: str, limit: int) -> list[tuple[Viewed, int | None]]:
+        """What `trending` shows, as the view counts and last modifiers with each insight's stamp: for a
+        reader that kept the insights' rendered fields under their stamps (fragments.py)."""
+        rows = self.db.query(
+            f"{_TRENDING} SELECT i.id, shown.view_count, i.last_modified_by_id, s.stamp FROM shown"
+            f" CROSS JOIN insights i ON i.id = shown.id LEFT JOIN insight_stamps s ON s.insight_id = i.id"
+            f" ORDER BY {_TRENDING_ORDER}", (since, project_id, limit))
+        return [(Viewed(row[0], row[1], row[2]), row[3]) for row in rows]
 
     def recent_viewers(self, team_id: int, insight_ids: Sequence[int], since: str, per_insight: int) -> dict[int, list[int]]:
         viewers: dict[int, list[int]] = {i: [] for i in insight_ids}
@@ -444,6 +453,15 @@ class Insights:
                 if len(viewers[row[0]]) < per_insight:
                     viewers[row[0]].append(row[1])
         return viewers
+
+
+_TRENDING_ORDER = "view_count DESC, i.last_modified_at DESC, i.id DESC"
+# The insights trending shows: `shown` (id, view_count), from the views since ?, in project ?, at most ? of them.
+_TRENDING = (
+    "WITH viewed AS (SELECT insight_id, count(*) AS view_count FROM insight_views WHERE last_viewed_at >= ? GROUP BY insight_id),"
+    " shown AS (SELECT i.id, viewed.view_count FROM viewed CROSS JOIN insights i ON i.id = viewed.insight_id"
+    f" WHERE i.project_id = ? AND i.deleted = 0 ORDER BY {_TRENDING_ORDER} LIMIT ?)"
+)
 
 
 def storable_id(value: int) -> int:
