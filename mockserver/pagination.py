@@ -8,6 +8,7 @@ URL and appends it when absent (fact sheet §7.1: `?paginate_response=true&limit
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -23,6 +24,13 @@ def sql_window(limit: int, offset: int) -> tuple[int, int]:
 def sorted_with(url: str, **changes: object | None) -> str:
     """DRF's replace_query_param/remove_query_param: these parameters set (None removes one),
     then the query re-encoded sorted by name (repeated names keep their order)."""
+    return _sorted_with(url, tuple(changes.items()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sorted_with(url: str, changed: tuple[tuple[str, object | None], ...]) -> str:
+    """Remembered: a frontend asks for the same few pages over and over (~20 us a link to build)."""
+    changes = dict(changed)
     parts = urlsplit(url)
     params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in changes]
     params += [(k, str(v)) for k, v in changes.items() if v is not None]
