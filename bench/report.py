@@ -80,7 +80,8 @@ def _compare(c: dict[str, Any]) -> list[str]:
     lines += ["", f"{'ratios (median req/s)':<22} " + " ".join(f"{c:>12}" for c in columns)]
     for name, w in c["workloads"].items():
         lines.append(f"{name:<22} " + " ".join(f"{_num(w['ratios'].get(c)):>12}" for c in columns))
-    lines += ["", "targets (issue 5):"]
+    if {"get_insight", "list_page"} & c["workloads"].keys():
+        lines += ["", "targets (issue 5):"]
     for name in ("get_insight", "list_page"):
         if name in c["workloads"]:
             r = c["workloads"][name]["ratios"]
