@@ -5,7 +5,9 @@ frontend's mix of reads and writes nearly every page of insights was read, shape
 again, all hundred rows of it, for the one or two rows a write changed. A row's stamp changes with
 everything its JSON shows (store/stamps.py), so its JSON kept under (id, stamp, variant) is that
 row's JSON for as long as the stamp is read; a page reads the stamps of its rows and renders again
-only the rows whose stamp it has not seen. `--memo off` turns this off too.
+only the rows whose stamp it has not seen. A page asked again with all its stamps as they were is
+kept whole as well (in the mix most pages show rows nobody wrote since, and putting a hundred rows
+together again was a third of such a page's time). `--memo off` turns this off too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import Hashable, NamedTuple
 
 MAX_ROWS = 4096  # about 6 MiB of JSON at ~1.5 KiB a row
+MAX_PAGES = 32  # about 5 MiB at ~160 KiB for a page of 100
 
 
 class Kept(NamedTuple):
@@ -24,9 +27,11 @@ class Fragments:
     """Kept rows, the oldest kept first out (a row read often is kept again soon after; a lookup
     that also moved each row to the end cost a third of a page read from fragments)."""
 
-    def __init__(self, size: int = MAX_ROWS):
+    def __init__(self, size: int = MAX_ROWS, pages: int = MAX_PAGES):
         self.size = size
         self.kept: dict[Hashable, Kept] = {}
+        self.pages = pages
+        self.kept_pages: dict[Hashable, bytes] = {}
 
     def get_many(self, keys: list[Hashable]) -> list[Kept | None]:
         found = self.kept.get
@@ -36,3 +41,13 @@ class Fragments:
         self.kept[key] = kept
         while len(self.kept) > self.size:
             del self.kept[next(iter(self.kept))]
+
+    def page(self, key: Hashable) -> bytes | None:
+        """A whole page kept under its URL, its caller's variant, the results' stamp, its count and
+        its rows' (id, stamp): those make every byte of it."""
+        return self.kept_pages.get(key)
+
+    def put_page(self, key: Hashable, body: bytes) -> None:
+        self.kept_pages[key] = body
+        while len(self.kept_pages) > self.pages:
+            del self.kept_pages[next(iter(self.kept_pages))]

@@ -66,3 +66,34 @@ def test_with_the_memo_off_every_page_is_read_whole():
     insights.page = lambda listing: pages.append(listing) or page(listing)
     assert len(page_ids(client)) > 1
     assert len(pages) == 1
+
+
+def assembling(client) -> list[int]:
+    """How many times a page was put together from its rows (not given whole), from now on."""
+    fragments = client.app.state.server.fragments
+    look_up, calls = fragments.get_many, []
+    fragments.get_many = lambda keys: calls.append(len(keys)) or look_up(keys)
+    return calls
+
+
+def test_a_page_none_of_whose_rows_changed_is_given_whole_after_a_write_elsewhere():
+    client = make_client()
+    first = client.get(f"{P}/insights/", params={"limit": 3})
+    shown = [insight["id"] for insight in first.json()["results"]]
+    elsewhere = next(i for i in range(1, 30) if i not in shown)
+    calls = assembling(client)
+    assert client.patch(f"{P}/insights/{elsewhere}/", json={"name": "Elsewhere"}).status_code == 200
+    again = client.get(f"{P}/insights/", params={"limit": 3})
+    assert calls == [] and again.content == first.content
+    assert client.patch(f"{P}/insights/{shown[1]}/", json={"name": "Shown"}).status_code == 200
+    assert client.get(f"{P}/insights/", params={"limit": 3}).json()["results"][1]["name"] == "Shown" and calls == [3]
+
+
+def test_a_page_is_put_together_again_when_a_result_it_shows_is_cached():
+    client = make_client()
+    rows = client.get(f"{P}/insights/", params=PAGE).json()["results"]
+    runnable = next(row["id"] for row in rows if row["result"] is None and row["query"] is not None
+                    and client.get(f"{P}/insights/{row['id']}/", params={"refresh": "force_cache"}).status_code == 200)
+    assert client.get(f"{P}/insights/{runnable}/", params={"refresh": "blocking"}).json()["result"] is not None
+    after = client.get(f"{P}/insights/", params=PAGE).json()["results"]
+    assert next(row for row in after if row["id"] == runnable)["result"] is not None

@@ -85,7 +85,7 @@ def test_every_remembered_read_equals_a_fresh_render_in_process(steps):
         remembering.clock.advance(seconds=1)
         for url in reads:
             same_answer(remembering, fresh, url, key)
-    assert server.memo.answers  # the memo was in play
+    assert server.memo.answers or server.fragments.kept  # the memo was in play (trending keeps only fragments)
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -160,6 +160,12 @@ class Insights:
             (number, project_id, ident, project_id, stamps.ACCOUNTS, stamps.RESULTS))
         return tuple(row)
 
+    def shared_stamps(self) -> tuple[str | None, str | None]:
+        """The accounts' stamp and the cached results' (store/stamps.py), in one read."""
+        row = self.db.one("SELECT (SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?)",
+                          (stamps.ACCOUNTS, stamps.RESULTS))
+        return row[0], row[1]
+
     def accounts_stamp(self) -> str | None:
         """The stamp of the accounts (users, teams, projects), which insights' JSON shows (store/stamps.py)."""
         return self.db.scalar("SELECT value FROM meta WHERE key = ?", (stamps.ACCOUNTS,))
