@@ -105,6 +105,16 @@ def test_an_update_that_changes_nothing_logs_nothing(client):
     assert activity(client, f"{P}/insights/2/activity/")["total_count"] == 1
 
 
+def test_a_new_query_is_logged_with_both_queries_and_the_same_query_is_not(client):
+    before = client.get(f"{P}/insights/2/").json()["query"]
+    changed = {**before, "source": {**before["source"], "interval": "month"}}
+    client.patch(f"{P}/insights/2/", json={"query": changed})
+    client.patch(f"{P}/insights/2/", json={"query": changed, "name": "Monthly"})
+    entries = activity(client, f"{P}/insights/2/activity/")["results"]
+    assert [[c["field"] for c in e["detail"]["changes"]] for e in entries[:2]] == [["name"], ["query"]]
+    assert entries[1]["detail"]["changes"][0]["before"] == before and entries[1]["detail"]["changes"][0]["after"] == changed
+
+
 def test_changes_to_an_unnamed_insight_are_not_logged_until_it_has_a_name(client):
     client.patch(f"{P}/insights/14/", json={"favorited": True})
     assert activity(client, f"{P}/insights/14/activity/")["total_count"] == 0

@@ -288,6 +288,8 @@ def changed_fields(before: sqlite3.Row, after: sqlite3.Row, before_tags: list[st
         if name == "tags":
             old, new = before_tags, after_tags
         elif name in ("query", "filters"):
+            if before[name] == after[name]:
+                continue  # the same text is the same JSON, not parsed twice on every PATCH
             old, new = _json(before[name]), _json(after[name])
             if name == "filters":
                 old, new = old or None, new or None
