@@ -16,8 +16,9 @@ tokenizer serve both instead:
   sharing no trigram are never read.
 
 A new insight is indexed at once. A renamed one (name, derived name or description) is only
-marked stale, in `insight_search_stale`: re-indexing a name cost a PATCH ~0.3 ms of its ~0.7 (its
-FTS5 rows rewritten, then flushed at commit), and a frontend renames far more than it searches.
+marked stale, in `insight_search_stale`: re-indexing a name cost a PATCH 0.25-0.55 ms of SQLite
+time (its FTS5 rows rewritten, then flushed at commit), and a frontend renames far more than it
+searches.
 A search reads the stale insights from their rows and judges them in Python, in place of what
 the index still holds of them; once STALE_LIMIT insights are stale, the rename that makes them so
 re-indexes them all in one go, so neither a search nor a rename ever has more than that to do.
