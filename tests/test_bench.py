@@ -157,3 +157,18 @@ def test_soak_loses_no_acknowledged_write_when_a_worker_is_killed(tmp_path: Path
     assert record["killed_worker"] and record["writes"]["insights"] > 0 and record["writes"]["acknowledged_renames"] > 0
     assert record["writes"]["lost"] == [] and record["server_errors"] == 0
     assert "lost: 0" in done.stdout
+
+
+def test_ab_measures_this_checkout_and_another_commit_alternately(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.ab", "--against", "HEAD", "--pairs", "2", "--duration", "1", "--warmup", "0",
+         "--connections", "4", "--scale", "0", "--workloads", "get_insight", "--results-dir", str(tmp_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("get_insight ")]
+    assert runs[:4] == ["this", "other", "other", "this"]  # the order alternates from pair to pair
+    record = json.loads(next(tmp_path.glob("ab-*.json")).read_text())
+    measured = record["workloads"]["get_insight"]
+    assert len(measured["this"]["rps"]) == len(measured["other"]["rps"]) == 2
+    assert measured["this"]["errors"] == measured["other"]["errors"] == 0 and measured["rps_ratio"] > 0
