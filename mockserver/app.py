@@ -24,7 +24,6 @@ from mockserver.cors import CORS
 from mockserver.pipeline import MockServer
 from mockserver.settings import LOCAL_ORIGINS, Settings
 from mockserver.store import Store
-from mockserver.store.checkpoints import Checkpoints
 from posthog_spec import Spec, default_spec
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
@@ -57,14 +56,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        checkpoints = None if store.db.in_memory else Checkpoints.start(store.db)
-        app.state.checkpoints = checkpoints
-        try:
-            yield
-        finally:
-            if checkpoints is not None:
-                checkpoints.stop()
-            server.journal.flush()
+        yield
+        server.journal.flush()
 
     middleware = [Middleware(
         CORS,
