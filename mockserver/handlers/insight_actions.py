@@ -82,8 +82,8 @@ def _trending_of_fragments(call: Call, fragments: Fragments, since: str, limit: 
 @handles("insights_viewed_create")
 def insights_viewed(call: Call) -> Reply:
     """201 with an empty body whatever was kept: other projects' and deleted insights are dropped."""
-    live = call.store.insights.by_ids(call.team.project_id, call.body["insight_ids"])
-    call.store.insights.record_views(call.team.id, call.user_id, [row["id"] for row in live], call.now)
+    live = call.store.insights.live_ids(call.team.project_id, call.body["insight_ids"])
+    call.store.insights.record_views(call.team.id, call.user_id, live, call.now)
     return Reply(empty=True)
 
 

@@ -235,7 +235,6 @@ def insights_update(call: Call) -> Reply:
     # Only PATCH {"deleted": false} (the JSON boolean) can reach a soft-deleted insight.
     restoring = call.operation.method == "PATCH" and body.get("deleted") is False
     before = live_insight(call, include_deleted=restoring)
-    before_tags = call.store.insights.tags_of([before["id"]])[before["id"]]
     changes: dict[str, Any] = {}
     for name in ("name", "derived_name", "description", "order", "deleted", "favorited"):
         if name in body:
@@ -257,8 +256,7 @@ def insights_update(call: Call) -> Reply:
     elif "dashboards" in body:
         dashboard_change = _move_to_dashboards(call, before["id"], body["dashboards"])
     after = call.store.insights.by_id_or_short_id(call.team.project_id, str(before["id"]), include_deleted=True)
-    after_tags = call.store.insights.tags_of([after["id"]])[after["id"]]
-    logged = changed_fields(before, after, before_tags, after_tags)
+    logged = changed_fields(before, after, json.loads(before["tags_json"]), json.loads(after["tags_json"]))
     if dashboard_change:
         logged.append(dashboard_change)
     verb = "updated"

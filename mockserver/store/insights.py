@@ -117,7 +117,7 @@ class Insights:
         )
 
     def by_ids(self, project_id: int, ids: Iterable[int], *, deleted: bool | None = False) -> list[sqlite3.Row]:
-        wanted = sorted({i for i in ids if 0 < i <= MAX_SQLITE_INT})
+        wanted = _existing_ids(ids)
         if not wanted:
             return []
         state = "" if deleted is None else f" AND deleted = {int(deleted)}"
@@ -125,6 +125,15 @@ class Insights:
             f"SELECT {WITH_RELATED} FROM insights i WHERE project_id = ?{state} AND id IN ({_marks(wanted)}) ORDER BY id",
             (project_id, *wanted),
         )
+
+    def live_ids(self, project_id: int, ids: Iterable[int]) -> list[int]:
+        """Which of these are the project's live insights (their ids only: nothing else is read)."""
+        wanted = _existing_ids(ids)
+        if not wanted:
+            return []
+        return [row[0] for row in self.db.query(
+            f"SELECT id FROM insights WHERE project_id = ? AND deleted = 0 AND id IN ({_marks(wanted)}) ORDER BY id",
+            (project_id, *wanted))]
 
     def page(self, q: ListQuery) -> tuple[int, list[sqlite3.Row], dict[int, str]]:
         """(count, rows of the page, search match type per id when searching)."""
@@ -316,7 +325,7 @@ class Insights:
         )
 
     def dashboards(self, project_id: int, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
-        wanted = sorted({i for i in ids if 0 < i <= MAX_SQLITE_INT})
+        wanted = _existing_ids(ids)
         if not wanted:
             return {}
         rows = self.db.query(
@@ -468,6 +477,11 @@ _TRENDING = (
     " shown AS (SELECT i.id, viewed.view_count FROM viewed CROSS JOIN insights i ON i.id = viewed.insight_id"
     f" WHERE i.project_id = ? AND i.deleted = 0 ORDER BY {_TRENDING_ORDER} LIMIT ?)"
 )
+
+
+def _existing_ids(ids: Iterable[int]) -> list[int]:
+    """The ids a row could have (SQLite integers above 0), sorted, each once: a request may name any integer."""
+    return sorted({i for i in ids if 0 < i <= MAX_SQLITE_INT})
 
 
 def storable_id(value: int) -> int:
