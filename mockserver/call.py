@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -66,8 +67,9 @@ class Call:
         """The request's absolute URL (page links are built from it)."""
         return str(self.request.url)
 
-    @property
+    @cached_property
     def now(self) -> str:
+        """The moment as PostHog writes times, formatted once (a PATCH writes it four times)."""
         return iso(self.moment)
 
     @property
