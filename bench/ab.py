@@ -79,10 +79,8 @@ def _measure(tree: Path, workdir: Path, workload: workloads.Workload, headers: d
              args: argparse.Namespace) -> load.Measurement:
     """A fresh mock of `tree` (a database of its own), warmed up, then measured."""
     workdir.mkdir(parents=True)
-    port = targets.free_port()
-    command = [sys.executable, "-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--db", str(workdir / "mock.sqlite3"), "--seed", "demo", "--rate-limit", "off", "--scale", str(args.scale)]
-    launch = targets.Launch(f"mock-{tree.name}", command, port, workloads.retrieve(1), headers, cwd=tree)
+    launch = targets.mock_launch(workdir / "mock.sqlite3", scale=args.scale, workers=1, probe=workloads.retrieve(1),
+                                 headers=headers, loop=None, cwd=tree)
     with targets.running(launch, workdir) as server:
         if args.warmup:
             load.run(wrk, server.base_url, workload, headers, load.Load(args.connections, args.warmup))

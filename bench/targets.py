@@ -174,16 +174,17 @@ def request_once(host: str, port: int, request: Request, headers: dict[str, str]
 
 # Launches ------------------------------------------------------------------------------------------
 def mock_launch(db: Path, *, scale: int, workers: int, probe: Request, headers: dict[str, str], port: int | None = None,
-                memo: bool = True, loop: str = "asyncio") -> Launch:
+                memo: bool = True, loop: str | None = "asyncio", cwd: Path = REPO_ROOT) -> Launch:
     """`posthog-mock serve`: strict mode off, a file database, demo seed padded to `scale` insights.
-    Without `memo` every read is handled and rendered afresh (`--memo off`), named "nomemo"."""
+    Without `memo` every read is handled and rendered afresh (`--memo off`), named "nomemo".
+    `loop` None leaves the event loop to the mock (a checkout from before `--loop`, in `cwd`)."""
     port = port or free_port()
     command = [sys.executable, "-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--db", str(db), "--seed", "demo", "--workers", str(workers), "--loop", loop, "--rate-limit", "off",
-               "--memo", "on" if memo else "off"]
+               "--db", str(db), "--seed", "demo", "--workers", str(workers), "--rate-limit", "off",
+               "--memo", "on" if memo else "off", *(["--loop", loop] if loop else [])]
     if scale:
         command += ["--scale", str(scale)]
-    return Launch("mock" if memo else "nomemo", command, port, probe, headers)
+    return Launch("mock" if memo else "nomemo", command, port, probe, headers, cwd=cwd)
 
 
 def bare_launch(answers: Path, *, workers: int, probe: Request, headers: dict[str, str], loop: str = "asyncio") -> Launch:

@@ -12,7 +12,7 @@ together again was a third of such a page's time). `--memo off` turns this off t
 
 from __future__ import annotations
 
-from typing import Hashable, NamedTuple
+from typing import Any, Hashable, NamedTuple
 
 MAX_ROWS = 4096  # about 6 MiB of JSON at ~1.5 KiB a row
 MAX_PAGES = 32  # about 5 MiB at ~160 KiB for a page of 100
@@ -38,9 +38,7 @@ class Fragments:
         return [found(key) for key in keys]
 
     def put(self, key: Hashable, kept: Kept) -> None:
-        self.kept[key] = kept
-        while len(self.kept) > self.size:
-            del self.kept[next(iter(self.kept))]
+        _keep(self.kept, key, kept, self.size)
 
     def page(self, key: Hashable) -> bytes | None:
         """A whole page kept under its URL, its caller's variant, the results' stamp, its count and
@@ -48,6 +46,11 @@ class Fragments:
         return self.kept_pages.get(key)
 
     def put_page(self, key: Hashable, body: bytes) -> None:
-        self.kept_pages[key] = body
-        while len(self.kept_pages) > self.pages:
-            del self.kept_pages[next(iter(self.kept_pages))]
+        _keep(self.kept_pages, key, body, self.pages)
+
+
+def _keep(kept: dict[Hashable, Any], key: Hashable, value: Any, size: int) -> None:
+    """Keep `value`, the oldest kept first out beyond `size`."""
+    kept[key] = value
+    while len(kept) > size:
+        del kept[next(iter(kept))]
